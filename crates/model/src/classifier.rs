@@ -1,0 +1,293 @@
+//! The predict pipeline: bytes → preprocess → network → softmax → [`Prediction`].
+
+use burn::tensor::{Device, Tensor, TensorData};
+use image::ImageFormat;
+use serde::Serialize;
+use web_time::Instant;
+
+use crate::arch::Cnn;
+use crate::labels::{LABELS, NUM_CLASSES};
+use crate::preprocess::{self, DecodeLimits, INPUT_LEN, INPUT_SIZE, PreprocessError};
+use crate::weights::{self, WeightsError};
+
+/// Where the network runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Backend {
+    /// burn's `flex` CPU backend.
+    Cpu,
+    /// burn's wgpu backend (Vulkan/Metal/DX12 natively, WebGPU in a browser).
+    Wgpu,
+}
+
+impl Backend {
+    pub fn name(self) -> &'static str {
+        match self {
+            Backend::Cpu => "cpu",
+            Backend::Wgpu => "wgpu",
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ClassifierError {
+    #[error(transparent)]
+    Input(#[from] PreprocessError),
+    #[error(transparent)]
+    Weights(#[from] WeightsError),
+    #[error("backend {0} is not available: {1}")]
+    Unavailable(&'static str, String),
+    #[error("inference failed: {0}")]
+    Inference(String),
+    #[error("batch input has {0} floats, not a multiple of {INPUT_LEN}")]
+    BatchShape(usize),
+}
+
+/// One image's result.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Prediction {
+    /// Predicted label, e.g. `"Ship"`.
+    #[serde(rename = "class")]
+    pub label: &'static str,
+    /// Index of the label in [`LABELS`].
+    pub class_index: usize,
+    /// Softmax probability of the predicted class.
+    pub confidence: f32,
+    /// Softmax probabilities of all classes, in [`LABELS`] order.
+    pub probabilities: [f32; NUM_CLASSES],
+    /// Wall time of the network (and readback) for the batch this image was in, in seconds.
+    pub inference_seconds: f64,
+}
+
+impl Prediction {
+    fn from_logits(logits: &[f32], inference_seconds: f64) -> Self {
+        let probabilities = softmax(logits);
+        let class_index = argmax(&probabilities);
+        Self {
+            label: LABELS[class_index],
+            class_index,
+            confidence: probabilities[class_index],
+            probabilities,
+            inference_seconds,
+        }
+    }
+
+    /// The `k` most probable classes, most probable first.
+    pub fn top(&self, k: usize) -> Vec<(&'static str, f32)> {
+        let mut idx: Vec<usize> = (0..NUM_CLASSES).collect();
+        idx.sort_by(|&a, &b| self.probabilities[b].total_cmp(&self.probabilities[a]));
+        idx.into_iter()
+            .take(k)
+            .map(|i| (LABELS[i], self.probabilities[i]))
+            .collect()
+    }
+}
+
+/// Numerically stable softmax over 10 logits.
+pub fn softmax(logits: &[f32]) -> [f32; NUM_CLASSES] {
+    let max = logits.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+    let mut out = [0.0f32; NUM_CLASSES];
+    let mut sum = 0.0f64;
+    for (o, &l) in out.iter_mut().zip(logits) {
+        let e = f64::from(l - max).exp();
+        *o = e as f32;
+        sum += e;
+    }
+    for o in &mut out {
+        *o = (f64::from(*o) / sum) as f32;
+    }
+    out
+}
+
+fn argmax(values: &[f32]) -> usize {
+    let mut best = 0;
+    for (i, v) in values.iter().enumerate() {
+        if *v > values[best] {
+            best = i;
+        }
+    }
+    best
+}
+
+/// The network with its weights on one device.
+pub struct Classifier {
+    model: Cnn,
+    device: Device,
+    backend: Backend,
+    limits: DecodeLimits,
+}
+
+impl Classifier {
+    /// The shipped weights on the given backend.
+    pub fn embedded(backend: Backend) -> Result<Self, ClassifierError> {
+        Self::from_static(weights::EMBEDDED, backend)
+    }
+
+    /// Weights from a static burnpack buffer (f16 or f32).
+    pub fn from_static(bytes: &'static [u8], backend: Backend) -> Result<Self, ClassifierError> {
+        let device = device_for(backend)?;
+        let mut model = Cnn::new(&device);
+        weights::load_static(&mut model, bytes)?;
+        Self::from_model(model, device, backend)
+    }
+
+    /// Weights from a burnpack file (f16 or f32).
+    pub fn from_file(path: &std::path::Path, backend: Backend) -> Result<Self, ClassifierError> {
+        let device = device_for(backend)?;
+        let mut model = Cnn::new(&device);
+        weights::load_file(&mut model, path)?;
+        Self::from_model(model, device, backend)
+    }
+
+    /// Wraps a model already on `device`; runs one warm-up batch so that a missing adapter or
+    /// a shader compile fails or happens here, not on the first request.
+    pub fn from_model(
+        model: Cnn,
+        device: Device,
+        backend: Backend,
+    ) -> Result<Self, ClassifierError> {
+        let classifier = Self {
+            model: burn::module::Module::valid(&model),
+            device,
+            backend,
+            limits: DecodeLimits::default(),
+        };
+        classifier.logits(&vec![0.0; INPUT_LEN])?;
+        Ok(classifier)
+    }
+
+    /// Replaces the decode limits (e.g. tighter ones in an edge worker).
+    pub fn with_limits(mut self, limits: DecodeLimits) -> Self {
+        self.limits = limits;
+        self
+    }
+
+    pub fn limits(&self) -> &DecodeLimits {
+        &self.limits
+    }
+
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    pub fn device(&self) -> &Device {
+        &self.device
+    }
+
+    /// Encoded image → prediction.
+    pub fn predict_bytes(
+        &self,
+        bytes: &[u8],
+        hint: Option<ImageFormat>,
+    ) -> Result<Prediction, ClassifierError> {
+        let input = preprocess::preprocess(bytes, hint, &self.limits)?;
+        let mut out = self.predict_inputs(&input)?;
+        out.pop()
+            .ok_or_else(|| ClassifierError::Inference("no output".into()))
+    }
+
+    /// Preprocessed images (concatenated `[3, 32, 32]` blocks) → one prediction each.
+    pub fn predict_inputs(&self, inputs: &[f32]) -> Result<Vec<Prediction>, ClassifierError> {
+        let start = Instant::now();
+        let logits = self.logits(inputs)?;
+        let seconds = start.elapsed().as_secs_f64();
+        Ok(logits
+            .chunks_exact(NUM_CLASSES)
+            .map(|l| Prediction::from_logits(l, seconds))
+            .collect())
+    }
+
+    /// Raw logits, `NUM_CLASSES` per image.
+    pub fn logits(&self, inputs: &[f32]) -> Result<Vec<f32>, ClassifierError> {
+        if inputs.is_empty() || inputs.len() % INPUT_LEN != 0 {
+            return Err(ClassifierError::BatchShape(inputs.len()));
+        }
+        let n = inputs.len() / INPUT_LEN;
+        let data = TensorData::new(inputs.to_vec(), [n, 3, INPUT_SIZE, INPUT_SIZE]);
+        let run = || -> Result<Vec<f32>, ClassifierError> {
+            let x = Tensor::<4>::from_data(data, &self.device);
+            let out = self.model.forward(x);
+            let data = out
+                .try_into_data()
+                .map_err(|e| ClassifierError::Inference(format!("{e:?}")))?;
+            data.try_into_vec::<f32>()
+                .map_err(|e| ClassifierError::Inference(format!("{e:?}")))
+        };
+        match self.backend {
+            Backend::Cpu => run(),
+            // A GPU runtime that fails deep inside (lost device, no adapter) panics in
+            // cubecl; keep that from reaching the caller.
+            Backend::Wgpu => std::panic::catch_unwind(std::panic::AssertUnwindSafe(run))
+                .map_err(|p| ClassifierError::Unavailable("wgpu", panic_text(&p)))?,
+        }
+    }
+}
+
+fn panic_text(p: &Box<dyn std::any::Any + Send>) -> String {
+    p.downcast_ref::<String>()
+        .cloned()
+        .or_else(|| p.downcast_ref::<&str>().map(|s| s.to_string()))
+        .unwrap_or_else(|| "runtime panicked".into())
+}
+
+/// The device for a backend; wgpu only where this build has it.
+pub fn device_for(backend: Backend) -> Result<Device, ClassifierError> {
+    match backend {
+        Backend::Cpu => Ok(Device::flex()),
+        #[cfg(feature = "wgpu")]
+        Backend::Wgpu => Ok(Device::wgpu(burn::tensor::DeviceKind::DefaultDevice)),
+        #[cfg(not(feature = "wgpu"))]
+        Backend::Wgpu => Err(ClassifierError::Unavailable(
+            "wgpu",
+            "this build has no wgpu support".into(),
+        )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn softmax_is_a_distribution_and_stable() {
+        let p = softmax(&[1000.0, 1000.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, -1000.0]);
+        assert!((p.iter().sum::<f32>() - 1.0).abs() < 1e-6);
+        assert!((p[0] - 0.5).abs() < 1e-6 && (p[1] - 0.5).abs() < 1e-6);
+        let p = softmax(&[0.0; 10]);
+        assert!(p.iter().all(|v| (v - 0.1).abs() < 1e-7));
+        let p = softmax(&[1.0, 2.0, 3.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0]);
+        let z: f64 = [1.0f64, 2.0, 3.0].iter().map(|v| v.exp()).sum::<f64>() + 7.0;
+        assert!((f64::from(p[2]) - 3f64.exp() / z).abs() < 1e-6);
+    }
+
+    #[test]
+    fn prediction_picks_the_most_probable_class() {
+        let mut logits = [0.0f32; 10];
+        logits[8] = 5.0;
+        logits[3] = 4.0;
+        let p = Prediction::from_logits(&logits, 0.0);
+        assert_eq!(p.label, "Ship");
+        assert_eq!(p.class_index, 8);
+        assert_eq!(p.top(2)[1].0, "Cat");
+        assert!((p.confidence - p.probabilities[8]).abs() < f32::EPSILON);
+    }
+
+    #[test]
+    fn untrained_model_predicts_batches_with_valid_shapes() {
+        let device = Device::flex();
+        let clf = Classifier::from_model(Cnn::new(&device), device, Backend::Cpu).expect("cpu");
+        let preds = clf
+            .predict_inputs(&vec![0.1; 3 * INPUT_LEN])
+            .expect("batch");
+        assert_eq!(preds.len(), 3);
+        assert_eq!(preds[0].probabilities, preds[2].probabilities);
+        assert!(matches!(
+            clf.logits(&[0.0; 5]),
+            Err(ClassifierError::BatchShape(5))
+        ));
+        assert!(matches!(
+            clf.logits(&[]),
+            Err(ClassifierError::BatchShape(0))
+        ));
+    }
+}
