@@ -1,0 +1,127 @@
+//! `lookout bench`: latency at batch 1 and throughput at batch 64, per backend.
+
+use std::path::PathBuf;
+use std::time::Instant;
+
+use anyhow::Result;
+use lookout_model::preprocess::INPUT_LEN;
+use lookout_model::{Backend, Classifier};
+use serde::Serialize;
+
+/// Multiply-adds ×2 of one forward pass (convs 2×(0.88+18.9+9.4+9.4) M, dense 2×2.1 M).
+pub const MFLOP_PER_IMAGE: f64 = 81.5;
+
+#[derive(clap::Args)]
+pub struct BenchArgs {
+    /// Backends to measure; a wgpu backend without an adapter is reported, not fatal.
+    #[arg(long, value_delimiter = ',', default_value = "cpu,wgpu")]
+    backends: Vec<String>,
+    /// Timed batch-1 runs.
+    #[arg(long, default_value_t = 200)]
+    iters: usize,
+    /// Timed batch-64 runs.
+    #[arg(long, default_value_t = 20)]
+    batches: usize,
+    #[arg(long, default_value_t = 64)]
+    batch_size: usize,
+    #[arg(long)]
+    weights: Option<PathBuf>,
+    /// Print one JSON object per backend.
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(Serialize)]
+struct BenchResult {
+    backend: &'static str,
+    batch1_ms_p50: f64,
+    batch1_ms_mean: f64,
+    batch1_ms_p99: f64,
+    batch_size: usize,
+    batch_ms_mean: f64,
+    images_per_second: f64,
+    gflops: f64,
+}
+
+fn inputs(n: usize) -> Vec<f32> {
+    // Deterministic, image-like values (normalised range); compute does not depend on them.
+    (0..n * INPUT_LEN)
+        .map(|i| ((i.wrapping_mul(2_654_435_761) % 1000) as f32 / 500.0) - 1.0)
+        .collect()
+}
+
+fn measure(clf: &Classifier, args: &BenchArgs) -> Result<BenchResult> {
+    let one = inputs(1);
+    let many = inputs(args.batch_size);
+    for _ in 0..10 {
+        clf.logits(&one)?;
+    }
+    clf.logits(&many)?;
+    let mut lat = Vec::with_capacity(args.iters);
+    for _ in 0..args.iters.max(1) {
+        let t = Instant::now();
+        clf.logits(&one)?;
+        lat.push(t.elapsed().as_secs_f64() * 1e3);
+    }
+    lat.sort_by(f64::total_cmp);
+    let pick = |q: f64| lat[((lat.len() - 1) as f64 * q).round() as usize];
+    let t = Instant::now();
+    for _ in 0..args.batches.max(1) {
+        clf.logits(&many)?;
+    }
+    let total = t.elapsed().as_secs_f64();
+    let per_batch = total / args.batches.max(1) as f64;
+    let ips = args.batch_size as f64 / per_batch;
+    Ok(BenchResult {
+        backend: clf.backend().name(),
+        batch1_ms_p50: pick(0.5),
+        batch1_ms_mean: lat.iter().sum::<f64>() / lat.len() as f64,
+        batch1_ms_p99: pick(0.99),
+        batch_size: args.batch_size,
+        batch_ms_mean: per_batch * 1e3,
+        images_per_second: ips,
+        gflops: ips * MFLOP_PER_IMAGE / 1e3,
+    })
+}
+
+pub fn run(args: BenchArgs) -> Result<()> {
+    for name in &args.backends {
+        let backend = match name.as_str() {
+            "cpu" => Backend::Cpu,
+            "wgpu" => Backend::Wgpu,
+            other => anyhow::bail!("unknown backend {other:?} (cpu, wgpu)"),
+        };
+        eprintln!("bench: {name}: warming up and measuring…");
+        let clf = match crate::classifier(backend, args.weights.as_ref()) {
+            Ok(c) => c,
+            Err(e) if backend == Backend::Wgpu => {
+                eprintln!("bench: wgpu unavailable here: {e:#}");
+                if args.json {
+                    println!(
+                        "{}",
+                        serde_json::json!({"backend": "wgpu", "unavailable": format!("{e:#}")})
+                    );
+                }
+                continue;
+            }
+            Err(e) => return Err(e),
+        };
+        let r = measure(&clf, &args)?;
+        if args.json {
+            println!("{}", serde_json::to_string(&r)?);
+        } else {
+            println!(
+                "{:>5}: batch 1 p50 {:.3} ms (mean {:.3}, p99 {:.3}); batch {} {:.1} ms = {:.0} img/s, {:.1} GFLOP/s",
+                r.backend,
+                r.batch1_ms_p50,
+                r.batch1_ms_mean,
+                r.batch1_ms_p99,
+                r.batch_size,
+                r.batch_ms_mean,
+                r.images_per_second,
+                r.gflops
+            );
+        }
+    }
+    Ok(())
+}
