@@ -1,0 +1,79 @@
+//! The shipped model: its accuracy on a fixed slice of the real test set, its agreement with
+//! itself across backends, and the shipped samples.
+
+use lookout_model::cifar::CifarSet;
+use lookout_model::eval::evaluate;
+use lookout_model::preprocess::{INPUT_LEN, normalize_planar};
+use lookout_model::{Backend, Classifier, label_index};
+use lookout_tests::{samples, test_slice};
+
+/// Accuracy of the embedded weights on the first 500 test images, as measured when the
+/// weights were trained (see BENCHMARKS.md). The full-test-set figure is ≥ 80 %.
+const SLICE_ACCURACY_FLOOR: f64 = 0.80;
+
+#[test]
+fn embedded_weights_accuracy_on_the_shipped_test_slice() {
+    let set = CifarSet::load_files(&[test_slice()]).expect("shipped slice");
+    assert_eq!(set.len(), 500);
+    let clf = Classifier::embedded(Backend::Cpu).expect("embedded weights");
+    let report = evaluate(&clf, &set, 100, |_| {}).expect("eval");
+    println!("slice accuracy {:.4}", report.accuracy);
+    assert!(
+        report.accuracy >= SLICE_ACCURACY_FLOOR,
+        "accuracy {:.4} below {SLICE_ACCURACY_FLOOR}",
+        report.accuracy
+    );
+}
+
+#[test]
+fn samples_are_mostly_recognised() {
+    let clf = Classifier::embedded(Backend::Cpu).expect("embedded weights");
+    let files = samples();
+    assert!(files.len() >= 20);
+    let mut right = 0;
+    for f in &files {
+        let bytes = std::fs::read(f).expect("sample");
+        let p = clf.predict_bytes(&bytes, None).expect("predict");
+        let want = f
+            .file_stem()
+            .and_then(|s| s.to_str())
+            .and_then(|s| s.split('_').nth(1))
+            .and_then(label_index)
+            .expect("label in file name");
+        right += usize::from(p.class_index == want);
+        assert!((p.probabilities.iter().sum::<f32>() - 1.0).abs() < 1e-4);
+    }
+    assert!(
+        right * 10 >= files.len() * 7,
+        "{right}/{} samples right",
+        files.len()
+    );
+}
+
+/// wgpu (here: Mesa's lavapipe software Vulkan device) and the CPU backend agree within 1e-3
+/// on every probability of 64 real test images.
+#[test]
+fn wgpu_agrees_with_cpu() {
+    let set = CifarSet::load_files(&[test_slice()]).expect("shipped slice");
+    let mut inputs = Vec::with_capacity(64 * INPUT_LEN);
+    for i in 0..64 {
+        inputs.extend(normalize_planar(set.image(i)));
+    }
+    let cpu = Classifier::embedded(Backend::Cpu).expect("cpu");
+    let gpu = Classifier::embedded(Backend::Wgpu).unwrap_or_else(|e| {
+        panic!("no wgpu adapter ({e}); install mesa-vulkan-drivers (cargo xtask setup)")
+    });
+    let a = cpu.predict_inputs(&inputs).expect("cpu predict");
+    let b = gpu.predict_inputs(&inputs).expect("gpu predict");
+    let mut worst = 0.0f32;
+    for (pa, pb) in a.iter().zip(&b) {
+        for (x, y) in pa.probabilities.iter().zip(&pb.probabilities) {
+            worst = worst.max((x - y).abs());
+        }
+    }
+    println!("max |p_cpu - p_wgpu| = {worst:e}");
+    assert!(worst <= 1e-3, "backends differ by {worst}");
+    // Single images too (batch 1 takes other kernels).
+    let one = gpu.predict_inputs(&inputs[..INPUT_LEN]).expect("batch 1");
+    assert_eq!(one[0].class_index, a[0].class_index);
+}
