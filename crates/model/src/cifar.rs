@@ -49,7 +49,7 @@ pub struct CifarSet {
 impl CifarSet {
     /// Parses records; `what` names the source in errors.
     pub fn from_bytes(bytes: &[u8], what: &str) -> Result<Self, CifarError> {
-        if bytes.len() % RECORD_LEN != 0 {
+        if !bytes.len().is_multiple_of(RECORD_LEN) {
             return Err(CifarError::Length {
                 what: what.into(),
                 len: bytes.len(),

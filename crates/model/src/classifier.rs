@@ -199,7 +199,7 @@ impl Classifier {
 
     /// Raw logits, `NUM_CLASSES` per image.
     pub fn logits(&self, inputs: &[f32]) -> Result<Vec<f32>, ClassifierError> {
-        if inputs.is_empty() || inputs.len() % INPUT_LEN != 0 {
+        if inputs.is_empty() || !inputs.len().is_multiple_of(INPUT_LEN) {
             return Err(ClassifierError::BatchShape(inputs.len()));
         }
         let n = inputs.len() / INPUT_LEN;

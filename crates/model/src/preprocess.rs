@@ -245,15 +245,15 @@ mod tests {
         let expected = normalize_rgb(img.to_rgb8().as_raw());
         for format in [ImageFormat::Png, ImageFormat::Bmp, ImageFormat::WebP] {
             let bytes = encode(&img, format);
-            let got =
-                preprocess(&bytes, None, &DecodeLimits::default()).expect(&format!("{format:?}"));
+            let got = preprocess(&bytes, None, &DecodeLimits::default())
+                .unwrap_or_else(|e| panic!("{format:?}: {e}"));
             assert_eq!(got, expected, "{format:?}");
         }
         // Lossy formats: close, not equal.
         for format in [ImageFormat::Jpeg, ImageFormat::Gif] {
             let bytes = encode(&img, format);
-            let got =
-                preprocess(&bytes, None, &DecodeLimits::default()).expect(&format!("{format:?}"));
+            let got = preprocess(&bytes, None, &DecodeLimits::default())
+                .unwrap_or_else(|e| panic!("{format:?}: {e}"));
             let err: f32 = got
                 .iter()
                 .zip(&expected)
