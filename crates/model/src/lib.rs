@@ -9,6 +9,7 @@ pub mod eval;
 pub mod fixtures;
 mod labels;
 pub mod preprocess;
+pub mod samples;
 pub mod weights;
 
 pub use arch::{Cnn, NUM_PARAMS};

@@ -143,13 +143,18 @@ pub fn decode(
 
 fn map_image_error(err: ImageError) -> PreprocessError {
     match err {
-        ImageError::Limits(e) => PreprocessError::Limits(e.to_string()),
-        ImageError::Unsupported(e) => PreprocessError::UnsupportedFormat(e.to_string()),
+        ImageError::Limits(e) => PreprocessError::Limits(one_line(&e.to_string())),
+        ImageError::Unsupported(e) => PreprocessError::UnsupportedFormat(one_line(&e.to_string())),
         ImageError::IoError(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => {
             PreprocessError::Corrupt("truncated image data".into())
         }
-        other => PreprocessError::Corrupt(other.to_string()),
+        other => PreprocessError::Corrupt(one_line(&other.to_string())),
     }
+}
+
+/// Decoder messages sometimes span lines; errors here are one line.
+fn one_line(s: &str) -> String {
+    s.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
 /// Any decoded image → RGB, 32×32 (bilinear, antialiased when shrinking).
