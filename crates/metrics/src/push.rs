@@ -9,7 +9,8 @@ use std::fmt;
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE;
-use web_time::{Duration, Instant, SystemTime};
+pub use web_time::Instant;
+use web_time::{Duration, SystemTime};
 
 use crate::{Format, Metrics};
 
@@ -166,6 +167,11 @@ impl Pusher {
     /// Whether a push may be attempted now (not inside a backoff period).
     pub fn ready(&self, now: Instant) -> bool {
         self.retry_at.is_none_or(|t| now >= t)
+    }
+
+    /// Forgets the backoff, so the next [`push`](Self::push) is attempted (a final flush).
+    pub fn clear_backoff(&mut self) {
+        self.retry_at = None;
     }
 
     /// One push attempt, unless backing off. Updates the status either way it goes.

@@ -1,0 +1,286 @@
+//! The seed's model-server API, once: `{"image": "<base64>", "format": "JPEG"}` →
+//! `{"class": "Ship", ...}`, a batch form, typed errors with HTTP statuses, and every
+//! prediction recorded in the metrics. The native server, the edge worker and the page are
+//! thin adapters around [`Service`].
+
+use base64::Engine;
+use base64::engine::general_purpose::{STANDARD, STANDARD_NO_PAD};
+use lookout_metrics::{Format, InputStats, Metrics, Observation, Runtime};
+use lookout_model::preprocess::{self, INPUT_LEN, PreprocessError};
+use lookout_model::{Backend, Classifier, ClassifierError, LABELS, Prediction};
+use serde::{Deserialize, Serialize};
+
+/// Default cap on images in one batch request.
+pub const MAX_BATCH: usize = 64;
+
+/// One image in a request.
+#[derive(Debug, Clone, Deserialize)]
+pub struct ImageRequest {
+    /// Base64 (standard alphabet, padding optional) of the encoded image.
+    pub image: String,
+    /// `JPEG`, `PNG`, `WEBP`, `GIF` or `BMP`; the content decides when it is recognisable.
+    #[serde(default)]
+    pub format: Option<String>,
+}
+
+/// A request body: one image, or `{"images": [...]}`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(untagged)]
+pub enum PredictBody {
+    Batch { images: Vec<ImageRequest> },
+    One(ImageRequest),
+}
+
+/// The answer for one image.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct PredictResponse {
+    /// Predicted label, e.g. `"Ship"`.
+    pub class: &'static str,
+    pub class_index: usize,
+    pub confidence: f32,
+    /// Label → softmax probability, all ten classes.
+    pub probabilities: serde_json::Map<String, serde_json::Value>,
+    pub inference_ms: f64,
+    pub runtime: &'static str,
+}
+
+/// Per-item result in a batch answer.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+#[serde(untagged)]
+pub enum BatchItem {
+    Ok(PredictResponse),
+    Err { error: String, status: u16 },
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ServiceError {
+    #[error("invalid JSON: {0}")]
+    Json(String),
+    #[error("invalid base64 in \"image\": {0}")]
+    Base64(String),
+    #[error("{0}")]
+    Input(#[from] PreprocessError),
+    #[error("batch of {0} images is over the limit of {1}")]
+    BatchTooLarge(usize, usize),
+    #[error("empty batch: \"images\" has no entries")]
+    EmptyBatch,
+    #[error("request body over the limit of {0} bytes")]
+    BodyTooLarge(usize),
+    #[error("inference failed: {0}")]
+    Inference(String),
+}
+
+impl ServiceError {
+    /// The HTTP status this error maps to.
+    pub fn status(&self) -> u16 {
+        match self {
+            ServiceError::Json(_) | ServiceError::Base64(_) | ServiceError::EmptyBatch => 400,
+            ServiceError::BatchTooLarge(..) | ServiceError::BodyTooLarge(_) => 413,
+            ServiceError::Input(e) => match e {
+                PreprocessError::TooManyBytes { .. }
+                | PreprocessError::TooManyPixels { .. }
+                | PreprocessError::Limits(_) => 413,
+                PreprocessError::UnsupportedFormat(_) | PreprocessError::UnknownFormat => 415,
+                PreprocessError::Empty | PreprocessError::Corrupt(_) => 422,
+            },
+            ServiceError::Inference(_) => 500,
+        }
+    }
+
+    /// `{"error": "...", "status": N}`.
+    pub fn to_json(&self) -> String {
+        serde_json::json!({ "error": self.to_string(), "status": self.status() }).to_string()
+    }
+}
+
+impl From<ClassifierError> for ServiceError {
+    fn from(e: ClassifierError) -> Self {
+        match e {
+            ClassifierError::Input(p) => ServiceError::Input(p),
+            other => ServiceError::Inference(other.to_string()),
+        }
+    }
+}
+
+/// The runtime label for a native backend.
+pub fn native_runtime(backend: Backend) -> Runtime {
+    match backend {
+        Backend::Cpu => Runtime::NativeCpu,
+        Backend::Wgpu => Runtime::NativeGpu,
+    }
+}
+
+/// Model + metrics + request limits.
+pub struct Service {
+    classifier: Classifier,
+    metrics: Metrics,
+    max_batch: usize,
+}
+
+/// A decoded input, ready for the network.
+struct Prepared {
+    input: Vec<f32>,
+    stats: InputStats,
+}
+
+impl Service {
+    pub fn new(classifier: Classifier, runtime: Runtime, instance: impl Into<String>) -> Self {
+        Self {
+            classifier,
+            metrics: Metrics::new(runtime, instance, &LABELS),
+            max_batch: MAX_BATCH,
+        }
+    }
+
+    pub fn with_max_batch(mut self, n: usize) -> Self {
+        self.max_batch = n.max(1);
+        self
+    }
+
+    pub fn metrics(&self) -> &Metrics {
+        &self.metrics
+    }
+
+    pub fn classifier(&self) -> &Classifier {
+        &self.classifier
+    }
+
+    /// The most request body bytes worth reading: a full batch of the largest images the
+    /// decoder accepts, in base64, plus JSON overhead.
+    pub fn max_body_bytes(&self) -> usize {
+        self.classifier.limits().max_bytes / 3 * 4 + 1024
+    }
+
+    /// `/metrics`: content type and body for a scraper's `Accept` header.
+    pub fn exposition(&self, accept: Option<&str>) -> (&'static str, String) {
+        let f = Format::negotiate(accept);
+        (f.content_type(), self.metrics.encode(f))
+    }
+
+    /// `POST /predict`: the JSON body in, the JSON answer out (status 200), or an error with
+    /// its status. A batch answers per item: `{"predictions": [ {...} | {"error", "status"} ]}`.
+    pub fn predict_json(&self, body: &[u8]) -> Result<String, ServiceError> {
+        let parsed: PredictBody =
+            serde_json::from_slice(body).map_err(|e| ServiceError::Json(e.to_string()))?;
+        match parsed {
+            PredictBody::One(req) => {
+                let prepared = self.prepare(&req)?;
+                let mut out = self.run(&[prepared])?;
+                let one = out
+                    .pop()
+                    .ok_or_else(|| ServiceError::Inference("no output".into()))?;
+                serde_json::to_string(&one).map_err(|e| ServiceError::Inference(e.to_string()))
+            }
+            PredictBody::Batch { images } => {
+                if images.is_empty() {
+                    return Err(ServiceError::EmptyBatch);
+                }
+                if images.len() > self.max_batch {
+                    return Err(ServiceError::BatchTooLarge(images.len(), self.max_batch));
+                }
+                let prepared: Vec<Result<Prepared, ServiceError>> =
+                    images.iter().map(|r| self.prepare(r)).collect();
+                let ok: Vec<&Prepared> = prepared.iter().filter_map(|p| p.as_ref().ok()).collect();
+                let mut answers = if ok.is_empty() {
+                    Vec::new()
+                } else {
+                    self.run_refs(&ok)?
+                }
+                .into_iter();
+                let items: Vec<BatchItem> = prepared
+                    .iter()
+                    .map(|p| match p {
+                        Ok(_) => answers.next().map(BatchItem::Ok).unwrap_or(BatchItem::Err {
+                            error: "no output".into(),
+                            status: 500,
+                        }),
+                        Err(e) => BatchItem::Err {
+                            error: e.to_string(),
+                            status: e.status(),
+                        },
+                    })
+                    .collect();
+                serde_json::to_string(&serde_json::json!({ "predictions": items }))
+                    .map_err(|e| ServiceError::Inference(e.to_string()))
+            }
+        }
+    }
+
+    fn prepare(&self, req: &ImageRequest) -> Result<Prepared, ServiceError> {
+        let limits = self.classifier.limits();
+        // Refuse oversize input from its base64 length, before decoding it.
+        let approx = req.image.len() / 4 * 3;
+        if approx > limits.max_bytes + 3 {
+            return Err(PreprocessError::TooManyBytes {
+                size: approx,
+                limit: limits.max_bytes,
+            }
+            .into());
+        }
+        let trimmed = req.image.trim();
+        let b64 = trimmed
+            .strip_prefix("data:")
+            .and_then(|rest| rest.split_once(";base64,").map(|(_, d)| d))
+            .unwrap_or(trimmed);
+        let bytes = STANDARD
+            .decode(b64)
+            .or_else(|_| STANDARD_NO_PAD.decode(b64.trim_end_matches('=')))
+            .map_err(|e| ServiceError::Base64(e.to_string()))?;
+        let hint = match req.format.as_deref() {
+            Some(f) if !f.trim().is_empty() => Some(preprocess::parse_format(f)?),
+            _ => None,
+        };
+        let image = preprocess::decode(&bytes, hint, limits)?;
+        let rgb = preprocess::to_input_rgb(&image);
+        Ok(Prepared {
+            stats: InputStats::from_rgb(rgb.as_raw()),
+            input: preprocess::normalize_rgb(rgb.as_raw()),
+        })
+    }
+
+    fn run(&self, prepared: &[Prepared]) -> Result<Vec<PredictResponse>, ServiceError> {
+        self.run_refs(&prepared.iter().collect::<Vec<_>>())
+    }
+
+    fn run_refs(&self, prepared: &[&Prepared]) -> Result<Vec<PredictResponse>, ServiceError> {
+        let mut batch = Vec::with_capacity(prepared.len() * INPUT_LEN);
+        for p in prepared {
+            batch.extend_from_slice(&p.input);
+        }
+        let preds = self.classifier.predict_inputs(&batch)?;
+        Ok(preds
+            .iter()
+            .zip(prepared)
+            .map(|(pred, p)| {
+                self.record(pred, p.stats, prepared.len());
+                self.response(pred)
+            })
+            .collect())
+    }
+
+    /// Records one prediction (the batch's time is shared out per image).
+    fn record(&self, pred: &Prediction, stats: InputStats, batch: usize) {
+        self.metrics.record(&Observation {
+            label: pred.label,
+            confidence: f64::from(pred.confidence),
+            inference_seconds: pred.inference_seconds / batch.max(1) as f64,
+            input: Some(stats),
+        });
+    }
+
+    fn response(&self, pred: &Prediction) -> PredictResponse {
+        let probabilities = LABELS
+            .iter()
+            .zip(pred.probabilities)
+            .map(|(l, p)| ((*l).to_string(), serde_json::json!(p)))
+            .collect();
+        PredictResponse {
+            class: pred.label,
+            class_index: pred.class_index,
+            confidence: pred.confidence,
+            probabilities,
+            inference_ms: pred.inference_seconds * 1e3,
+            runtime: self.metrics.runtime().as_str(),
+        }
+    }
+}
