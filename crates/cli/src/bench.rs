@@ -32,6 +32,32 @@ pub struct BenchArgs {
 }
 
 #[derive(Serialize)]
+struct RecordCost {
+    record_ns: f64,
+    share_of_batch1_inference: f64,
+}
+
+/// Cost of recording one prediction in the metrics (labels, histograms, drift window).
+fn record_cost() -> f64 {
+    use lookout_metrics::{InputStats, Metrics, Observation, Runtime};
+    let m = Metrics::new(Runtime::NativeCpu, "bench", &lookout_model::LABELS);
+    let n = 200_000;
+    let t = Instant::now();
+    for i in 0..n {
+        m.record(&Observation {
+            label: lookout_model::LABELS[i % 10],
+            confidence: (i % 100) as f64 / 100.0,
+            inference_seconds: 0.002,
+            input: Some(InputStats {
+                brightness: 0.4,
+                contrast: 0.2,
+            }),
+        });
+    }
+    t.elapsed().as_secs_f64() * 1e9 / n as f64
+}
+
+#[derive(Serialize)]
 struct BenchResult {
     backend: &'static str,
     batch1_ms_p50: f64,
@@ -85,6 +111,7 @@ fn measure(clf: &Classifier, args: &BenchArgs) -> Result<BenchResult> {
 }
 
 pub fn run(args: BenchArgs) -> Result<()> {
+    let mut cpu_batch1_ms = None;
     for name in &args.backends {
         let backend = match name.as_str() {
             "cpu" => Backend::Cpu,
@@ -107,6 +134,9 @@ pub fn run(args: BenchArgs) -> Result<()> {
             Err(e) => return Err(e),
         };
         let r = measure(&clf, &args)?;
+        if backend == Backend::Cpu {
+            cpu_batch1_ms = Some(r.batch1_ms_p50);
+        }
         if args.json {
             println!("{}", serde_json::to_string(&r)?);
         } else {
@@ -120,6 +150,22 @@ pub fn run(args: BenchArgs) -> Result<()> {
                 r.batch_ms_mean,
                 r.images_per_second,
                 r.gflops
+            );
+        }
+    }
+    if let Some(ms) = cpu_batch1_ms {
+        let ns = record_cost();
+        let cost = RecordCost {
+            record_ns: ns,
+            share_of_batch1_inference: ns / (ms * 1e6),
+        };
+        if args.json {
+            println!("{}", serde_json::json!({"metrics_record": cost}));
+        } else {
+            println!(
+                "metrics: recording one prediction {:.0} ns = {:.3}% of a batch-1 CPU inference",
+                cost.record_ns,
+                100.0 * cost.share_of_batch1_inference
             );
         }
     }

@@ -10,6 +10,8 @@ use lookout_model::eval::evaluate;
 use lookout_model::{Backend, Classifier, LABELS};
 
 mod bench;
+mod serve;
+mod traffic;
 
 #[derive(Parser)]
 #[command(
@@ -94,6 +96,17 @@ enum Command {
     },
     /// Latency (batch 1) and throughput (batch 64) of the model.
     Bench(bench::BenchArgs),
+    /// Serve the model: POST /predict, GET /metrics, pushes to a Pushgateway.
+    Serve(serve::ServeArgs),
+    /// Send images to a /predict URL at a given rate and report.
+    Traffic(traffic::TrafficArgs),
+    /// Convert a weights file (e.g. a training checkpoint's model.bpk) to the shipped
+    /// half-precision form.
+    ExportWeights {
+        #[arg(long)]
+        weights: PathBuf,
+        out: PathBuf,
+    },
     /// Write the weights as raw f32 with a JSON index (for the ONNX export script).
     ExportRaw {
         out: PathBuf,
@@ -226,6 +239,15 @@ fn run(command: Command) -> Result<()> {
             Ok(())
         }
         Command::Bench(args) => bench::run(args),
+        Command::Serve(args) => serve::run(args),
+        Command::Traffic(args) => traffic::run(args),
+        Command::ExportWeights { weights, out } => {
+            let mut model = lookout_model::Cnn::new(&lookout_model::Device::flex());
+            lookout_model::weights::load_file(&mut model, &weights)?;
+            lookout_model::weights::save_file(&model, &out, true)?;
+            eprintln!("wrote half-precision weights to {}", out.display());
+            Ok(())
+        }
         Command::ExportRaw { out, weights } => {
             let device = lookout_model::Device::flex();
             let mut model = lookout_model::Cnn::new(&device);
