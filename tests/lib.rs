@@ -1,6 +1,11 @@
-//! Shared helpers for Lookout's cross-crate tests.
+//! Shared helpers for Lookout's cross-crate tests: shipped data, the `lookout` binary, and
+//! real daemons (Pushgateway, Prometheus) started on free 127.0.0.1 ports and stopped on drop.
 
+use std::io::{BufRead, BufReader};
+use std::net::TcpListener;
 use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
 
 /// Folder of this crate (the repository's `tests/`).
 pub fn tests_dir() -> PathBuf {
@@ -19,5 +24,271 @@ pub fn samples() -> Vec<PathBuf> {
         .map(|rd| rd.filter_map(|e| e.ok().map(|e| e.path())).collect())
         .unwrap_or_default();
     out.sort();
+    out
+}
+
+/// The `lookout` binary built alongside these tests (`target/<profile>/lookout`).
+pub fn lookout_bin() -> PathBuf {
+    let exe = std::env::current_exe().expect("test executable path");
+    // target/<profile>/deps/<test> → target/<profile>/lookout
+    let bin = exe
+        .parent()
+        .and_then(|deps| deps.parent())
+        .map(|p| p.join("lookout"))
+        .expect("target dir");
+    assert!(
+        bin.exists(),
+        "{} not built: run `cargo test --workspace` (it builds the lookout binary)",
+        bin.display()
+    );
+    bin
+}
+
+/// A free TCP port on 127.0.0.1.
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("free port")
+}
+
+/// A fresh temporary folder, removed on drop.
+pub struct TempDir(pub PathBuf);
+
+impl TempDir {
+    pub fn new(tag: &str) -> Self {
+        let p = std::env::temp_dir().join(format!(
+            "lookout-{tag}-{}-{:x}",
+            std::process::id(),
+            rand_u64()
+        ));
+        std::fs::create_dir_all(&p).expect("temp dir");
+        Self(p)
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+fn rand_u64() -> u64 {
+    use std::hash::{BuildHasher, RandomState};
+    RandomState::new().hash_one(Instant::now())
+}
+
+/// A child process killed (and reaped) on drop.
+pub struct Daemon {
+    pub name: String,
+    child: Child,
+}
+
+impl Daemon {
+    pub fn spawn(name: &str, cmd: &mut Command) -> Self {
+        let child = cmd
+            .stdin(Stdio::null())
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot start {name}: {e} (cargo xtask setup installs it)"));
+        Self {
+            name: name.into(),
+            child,
+        }
+    }
+
+    pub fn stop(mut self) {
+        self.kill();
+    }
+
+    fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for Daemon {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+/// Polls `f` until it returns `Some`, or panics after `timeout` with `what`.
+pub fn wait_for<T>(what: &str, timeout: Duration, mut f: impl FnMut() -> Option<T>) -> T {
+    let start = Instant::now();
+    loop {
+        if let Some(v) = f() {
+            return v;
+        }
+        assert!(
+            start.elapsed() < timeout,
+            "timed out after {timeout:?} waiting for {what}"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+/// GET a URL; `None` on any failure (for polling).
+pub fn get(url: &str) -> Option<String> {
+    let resp = reqwest::blocking::Client::new()
+        .get(url)
+        .timeout(Duration::from_secs(5))
+        .send()
+        .ok()?;
+    if !resp.status().is_success() {
+        return None;
+    }
+    resp.text().ok()
+}
+
+/// A real Pushgateway (Debian `prometheus-pushgateway`) on `port`, no persistence.
+pub fn start_pushgateway(port: u16) -> Daemon {
+    let d = Daemon::spawn(
+        "pushgateway",
+        Command::new("prometheus-pushgateway")
+            .arg(format!("--web.listen-address=127.0.0.1:{port}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null()),
+    );
+    wait_for("pushgateway", Duration::from_secs(20), || {
+        get(&format!("http://127.0.0.1:{port}/-/ready"))
+    });
+    d
+}
+
+/// A real Prometheus (Debian `prometheus`) with the given scrape configs, 1 s scrapes.
+pub fn start_prometheus(port: u16, dir: &TempDir, scrape_configs: &str) -> Daemon {
+    let cfg = dir.0.join("prometheus.yml");
+    std::fs::write(
+        &cfg,
+        format!(
+            "global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\nscrape_configs:\n{scrape_configs}"
+        ),
+    )
+    .expect("prometheus config");
+    let d = Daemon::spawn(
+        "prometheus",
+        Command::new("prometheus")
+            .arg(format!("--config.file={}", cfg.display()))
+            .arg(format!(
+                "--storage.tsdb.path={}",
+                dir.0.join("data").display()
+            ))
+            .arg(format!("--web.listen-address=127.0.0.1:{port}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null()),
+    );
+    wait_for("prometheus", Duration::from_secs(30), || {
+        get(&format!("http://127.0.0.1:{port}/-/ready"))
+    });
+    d
+}
+
+/// `lookout serve` on a free port; returns the daemon and its base URL.
+pub fn start_server(extra: &[&str]) -> (Daemon, String) {
+    let mut child = Command::new(lookout_bin())
+        .args(["serve", "--addr", "127.0.0.1:0"])
+        .args(extra)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .stdin(Stdio::null())
+        .spawn()
+        .expect("start lookout serve");
+    let stdout = child.stdout.take().expect("stdout");
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            if let Some(rest) = line.strip_prefix("Lookout listening on ") {
+                let url = rest
+                    .split_whitespace()
+                    .next()
+                    .unwrap_or("")
+                    .trim_end_matches('/');
+                let _ = tx.send(url.to_string());
+            }
+        }
+    });
+    let url = rx
+        .recv_timeout(Duration::from_secs(60))
+        .expect("lookout serve printed its URL");
+    (
+        Daemon {
+            name: "lookout serve".into(),
+            child,
+        },
+        url,
+    )
+}
+
+/// Runs `lookout` to completion; panics with its stderr on failure.
+pub fn run_lookout(args: &[&str]) -> String {
+    let out = Command::new(lookout_bin())
+        .args(args)
+        .output()
+        .expect("run lookout");
+    assert!(
+        out.status.success(),
+        "lookout {args:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// Instant query against Prometheus' HTTP API: `(labels, value)` per series.
+pub fn prom_query(
+    port: u16,
+    query: &str,
+) -> Vec<(serde_json::Map<String, serde_json::Value>, f64)> {
+    let resp: serde_json::Value = reqwest::blocking::Client::new()
+        .get(format!("http://127.0.0.1:{port}/api/v1/query"))
+        .query(&[("query", query)])
+        .send()
+        .and_then(|r| r.json())
+        .unwrap_or_else(|e| panic!("query {query}: {e}"));
+    assert_eq!(resp["status"], "success", "{query}: {resp}");
+    resp["data"]["result"]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .map(|s| {
+                    let labels = s["metric"].as_object().cloned().unwrap_or_default();
+                    let v = s["value"][1]
+                        .as_str()
+                        .and_then(|v| v.parse::<f64>().ok())
+                        .unwrap_or(f64::NAN);
+                    (labels, v)
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// One sample of an exposition: name, labels, value.
+pub type Sample = (String, Vec<(String, String)>, f64);
+
+/// Parses a text exposition into samples (for checks against it).
+pub fn parse_exposition(text: &str) -> Vec<Sample> {
+    let mut out = Vec::new();
+    for line in text.lines() {
+        if line.starts_with('#') || line.trim().is_empty() {
+            continue;
+        }
+        let (series, value) = match line.rsplit_once(' ') {
+            Some(p) => p,
+            None => continue,
+        };
+        let (name, labels) = match series.split_once('{') {
+            Some((n, rest)) => (n, rest.trim_end_matches('}')),
+            None => (series, ""),
+        };
+        let labels = labels
+            .split(',')
+            .filter(|kv| !kv.is_empty())
+            .filter_map(|kv| kv.split_once('='))
+            .map(|(k, v)| (k.to_string(), v.trim_matches('"').to_string()))
+            .collect();
+        if let Ok(v) = value.parse::<f64>() {
+            out.push((name.to_string(), labels, v));
+        }
+    }
     out
 }

@@ -152,7 +152,7 @@ def main():
             [args.lookout, "bench", "--json", "--backends", "cpu", "--iters", str(args.iters), "--batches", str(args.batches)],
             check=True, capture_output=True, text=True,
         )
-        lk = json.loads(out.stdout.strip().splitlines()[-1])
+        lk = next(json.loads(l) for l in out.stdout.strip().splitlines() if '"backend"' in l)
         o = time_ort(sess, args.threads, args.iters, args.batches, 64)
         for key, r in (("lookout", lk), ("ort", o)):
             best = results.get(key)

@@ -6,8 +6,14 @@ use std::process::Command;
 
 use anyhow::{Context, Result, bail};
 
-/// Debian packages the test suite needs: a software Vulkan device for the wgpu tests.
-const APT_PACKAGES: &[&str] = &["mesa-vulkan-drivers", "libvulkan1"];
+/// Debian packages the test suite needs: a software Vulkan device for the wgpu tests, and
+/// the real Prometheus, Pushgateway and promtool for the metrics tests.
+const APT_PACKAGES: &[&str] = &[
+    "mesa-vulkan-drivers",
+    "libvulkan1",
+    "prometheus",
+    "prometheus-pushgateway",
+];
 
 fn main() -> Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -20,13 +26,15 @@ fn main() -> Result<()> {
         }
         Some("run") => run(&root, &args[1..]),
         Some("bench-peers") => bench_peers(&root, &args[1..]),
+        Some("load-test") => load_test(&root, &args[1..]),
         _ => {
             eprintln!(
                 "usage: cargo xtask <command>\n\
                  \n  run          build and start Lookout's main job\
                  \n  test         install what the tests need, then fmt, clippy and every test\
                  \n  setup        only install what the tests need\
-                 \n  bench-peers  Lookout vs ONNX Runtime CPU on the same weights (BENCHMARKS.md)"
+                 \n  bench-peers  Lookout vs ONNX Runtime CPU on the same weights (BENCHMARKS.md)\
+                 \n  load-test    wrk against `lookout serve` for N seconds (default 60; BENCHMARKS.md)"
             );
             bail!("no command given")
         }
@@ -116,10 +124,9 @@ fn test(root: &Path, extra: &[String]) -> Result<()> {
 }
 
 fn run(root: &Path, extra: &[String]) -> Result<()> {
-    // Until the web page lands, the main job is the CLI classifying the shipped samples.
-    let samples: Vec<PathBuf> = std::fs::read_dir(root.join("crates/model/samples"))?
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .collect();
+    // The model server on its embedded weights: POST /predict, GET /metrics, /healthz.
+    // (The web page joins it here once it is built.) Extra arguments go to `lookout serve`,
+    // e.g. `cargo xtask run --pushgateway http://127.0.0.1:9091`.
     let mut cmd = cargo();
     cmd.current_dir(root).args([
         "run",
@@ -128,13 +135,12 @@ fn run(root: &Path, extra: &[String]) -> Result<()> {
         "-p",
         "lookout-cli",
         "--",
-        "predict",
+        "serve",
     ]);
-    if extra.is_empty() {
-        cmd.args(&samples);
-    } else {
-        cmd.args(extra);
+    if !extra.iter().any(|a| a == "--addr") {
+        cmd.args(["--addr", "127.0.0.1:8080"]);
     }
+    cmd.args(extra);
     status(&mut cmd)
 }
 
@@ -171,4 +177,80 @@ fn bench_peers(root: &Path, extra: &[String]) -> Result<()> {
             .args(extra)
             .current_dir(root),
     )
+}
+
+/// `wrk` (Debian) against a local `lookout serve` with the seed's request body; prints the
+/// requests/s and latency percentiles, and fails on any error or non-2xx answer.
+fn load_test(root: &Path, extra: &[String]) -> Result<()> {
+    use base64::Engine;
+    use std::io::{BufRead, BufReader};
+    let seconds: u64 = extra.first().and_then(|s| s.parse().ok()).unwrap_or(60);
+    if !dpkg_installed("wrk") {
+        bail!("wrk is not installed: apt-get install wrk");
+    }
+    status(cargo().current_dir(root).args([
+        "build",
+        "--release",
+        "--locked",
+        "-p",
+        "lookout-cli",
+    ]))?;
+    let target = std::env::var("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|_| root.join("target"));
+    let sample = std::fs::read(root.join("crates/model/samples/0001_ship.jpg"))?;
+    let body = format!(
+        r#"{{"image": "{}", "format": "JPEG"}}"#,
+        base64::engine::general_purpose::STANDARD.encode(sample)
+    );
+    let script = target.join("wrk-predict.lua");
+    std::fs::write(
+        &script,
+        format!(
+            "wrk.method = \"POST\"\nwrk.headers[\"Content-Type\"] = \"application/json\"\nwrk.body = [[{body}]]\n\
+             done = function(summary, latency, requests)\n  io.write(string.format(\"errors %d %d %d %d status %d\\n\", summary.errors.connect, summary.errors.read, summary.errors.write, summary.errors.timeout, summary.errors.status))\nend\n"
+        ),
+    )?;
+    let mut server = Command::new(target.join("release/lookout"))
+        .args(["serve", "--addr", "127.0.0.1:0"])
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .context("starting lookout serve")?;
+    let stdout = server.stdout.take().context("server stdout")?;
+    let mut url = None;
+    for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+        if let Some(rest) = line.strip_prefix("Lookout listening on ") {
+            url = rest
+                .split_whitespace()
+                .next()
+                .map(|u| format!("{}predict", u));
+            break;
+        }
+    }
+    let result = (|| -> Result<()> {
+        let url = url.context("server did not print its URL")?;
+        let out = Command::new("wrk")
+            .args(["-t2", "-c8", &format!("-d{seconds}s"), "--latency", "-s"])
+            .arg(&script)
+            .arg(&url)
+            .output()
+            .context("running wrk")?;
+        let text = String::from_utf8_lossy(&out.stdout);
+        println!("{text}");
+        let errors_line = text
+            .lines()
+            .find(|l| l.starts_with("errors "))
+            .unwrap_or("");
+        let counts: Vec<u64> = errors_line
+            .split_whitespace()
+            .filter_map(|w| w.parse().ok())
+            .collect();
+        if counts.iter().any(|&c| c > 0) || counts.len() != 5 {
+            bail!("load test had errors: {errors_line:?}");
+        }
+        Ok(())
+    })();
+    let _ = server.kill();
+    let _ = server.wait();
+    result
 }

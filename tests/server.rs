@@ -1,0 +1,201 @@
+//! `lookout serve` over HTTP: the seed's request, the batch form, `/metrics` checked by the
+//! real `promtool`, and every kind of bad input answered with a 4xx JSON error while the
+//! server keeps serving.
+
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
+use lookout_model::fixtures::png_header_only;
+use lookout_tests::{parse_exposition, start_server};
+
+fn post(url: &str, body: Vec<u8>) -> (u16, serde_json::Value) {
+    let resp = reqwest::blocking::Client::new()
+        .post(url)
+        .header("content-type", "application/json")
+        .body(body)
+        .timeout(Duration::from_secs(60))
+        .send()
+        .expect("request");
+    let status = resp.status().as_u16();
+    let text = resp.text().expect("body");
+    let json = serde_json::from_str(&text).unwrap_or_else(|e| panic!("not JSON ({e}): {text}"));
+    (status, json)
+}
+
+fn sample_b64(name: &str) -> String {
+    let (_, bytes) = lookout_model::samples::SAMPLES
+        .iter()
+        .find(|(n, _)| *n == name)
+        .expect("sample");
+    STANDARD.encode(bytes)
+}
+
+#[test]
+fn predicts_and_refuses_bad_input_without_falling_over() {
+    let (_server, base) = start_server(&[]);
+    let url = format!("{base}/predict");
+
+    // The seed's request.
+    let body = serde_json::json!({"image": sample_b64("0001_ship.jpg"), "format": "JPEG"});
+    let (status, v) = post(&url, body.to_string().into_bytes());
+    assert_eq!(status, 200, "{v}");
+    assert_eq!(v["class"], "Ship");
+    assert_eq!(v["runtime"], "native-cpu");
+    let total: f64 = v["probabilities"]
+        .as_object()
+        .expect("probabilities")
+        .values()
+        .filter_map(|p| p.as_f64())
+        .sum();
+    assert!((total - 1.0).abs() < 1e-4);
+
+    // The same image through the CLI gives the same probabilities (one pipeline).
+    let cli = lookout_tests::run_lookout(&[
+        "predict",
+        "--json",
+        lookout_tests::tests_dir()
+            .join("../crates/model/samples/0001_ship.jpg")
+            .to_str()
+            .expect("utf8"),
+    ]);
+    let cli: serde_json::Value = serde_json::from_str(cli.trim()).expect("cli json");
+    for (i, label) in lookout_model::LABELS.iter().enumerate() {
+        let a = cli["probabilities"][i].as_f64().expect("cli p");
+        let b = v["probabilities"][label].as_f64().expect("server p");
+        assert!((a - b).abs() < 1e-6, "{label}: {a} vs {b}");
+    }
+
+    // Batch with one bad item: per-item answers.
+    let batch = serde_json::json!({"images": [
+        {"image": sample_b64("0003_airplane.jpg"), "format": "JPEG"},
+        {"image": "!!!not base64!!!", "format": "JPEG"},
+        {"image": sample_b64("0006_automobile.jpg")},
+    ]});
+    let (status, v) = post(&url, batch.to_string().into_bytes());
+    assert_eq!(status, 200, "{v}");
+    let items = v["predictions"].as_array().expect("predictions");
+    assert_eq!(items.len(), 3);
+    assert!(items[0]["class"].is_string());
+    assert_eq!(items[1]["status"], 400);
+    assert!(items[2]["class"].is_string());
+
+    // Bad inputs: each a 4xx JSON error.
+    let jpeg = lookout_model::samples::SAMPLES[0].1;
+    let cases: Vec<(&str, Vec<u8>, u16)> = vec![
+        ("invalid JSON", b"{not json".to_vec(), 400),
+        ("wrong shape", br#"{"picture": "abc"}"#.to_vec(), 400),
+        ("bad base64", br#"{"image": "%%%%", "format": "JPEG"}"#.to_vec(), 400),
+        (
+            "unknown format name",
+            serde_json::json!({"image": STANDARD.encode(b"plain text"), "format": "TIFF"}).to_string().into_bytes(),
+            415,
+        ),
+        (
+            "non-image bytes",
+            serde_json::json!({"image": STANDARD.encode(b"plain text, no picture")}).to_string().into_bytes(),
+            415,
+        ),
+        (
+            "truncated JPEG",
+            serde_json::json!({"image": STANDARD.encode(&jpeg[..jpeg.len() / 2]), "format": "JPEG"}).to_string().into_bytes(),
+            422,
+        ),
+        (
+            "decompression bomb",
+            serde_json::json!({"image": STANDARD.encode(png_header_only(40_000, 40_000)), "format": "PNG"}).to_string().into_bytes(),
+            413,
+        ),
+        ("empty batch", br#"{"images": []}"#.to_vec(), 400),
+        (
+            "oversize batch",
+            serde_json::json!({"images": vec![serde_json::json!({"image": "AA=="}); 65]}).to_string().into_bytes(),
+            413,
+        ),
+    ];
+    for (what, body, want) in cases {
+        let (status, v) = post(&url, body);
+        assert_eq!(status, want, "{what}: {v}");
+        assert!(
+            v["error"].as_str().is_some_and(|e| !e.is_empty()),
+            "{what}: {v}"
+        );
+    }
+
+    // Oversize body: refused from Content-Length, before the body is read. (A raw socket, so
+    // the server's early answer is read instead of failing the client's write.)
+    {
+        use std::io::{Read, Write};
+        let addr = base.trim_start_matches("http://");
+        let mut s = std::net::TcpStream::connect(addr).expect("connect");
+        s.set_read_timeout(Some(Duration::from_secs(10)))
+            .expect("timeout");
+        write!(
+            s,
+            "POST /predict HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{{\"image\": \"",
+            1u64 << 30
+        )
+        .expect("send headers");
+        let mut buf = [0u8; 4096];
+        let n = s.read(&mut buf).expect("early answer");
+        let head = String::from_utf8_lossy(&buf[..n]);
+        assert!(head.starts_with("HTTP/1.1 413"), "{head}");
+        assert!(head.contains("\"error\""), "{head}");
+    }
+
+    // Still serving, and every successful prediction was counted (1 + 2 from the batch).
+    let (status, _) = post(
+        &url,
+        serde_json::json!({"image": sample_b64("0013_horse.jpg")})
+            .to_string()
+            .into_bytes(),
+    );
+    assert_eq!(status, 200);
+    let metrics = reqwest::blocking::get(format!("{base}/metrics"))
+        .and_then(|r| r.text())
+        .expect("metrics");
+    let total: f64 = parse_exposition(&metrics)
+        .iter()
+        .filter(|(n, _, _)| n == "prediction_value_total")
+        .map(|(_, _, v)| v)
+        .sum();
+    assert_eq!(total, 4.0, "{metrics}");
+
+    // The real promtool accepts the exposition.
+    let mut promtool = Command::new("promtool")
+        .args(["check", "metrics"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("promtool (Debian prometheus; cargo xtask setup)");
+    use std::io::Write;
+    promtool
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(metrics.as_bytes())
+        .expect("write");
+    let out = promtool.wait_with_output().expect("promtool");
+    assert!(
+        out.status.success(),
+        "promtool: {}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    // OpenMetrics on request.
+    let om = reqwest::blocking::Client::new()
+        .get(format!("{base}/metrics"))
+        .header("accept", "application/openmetrics-text; version=1.0.0")
+        .send()
+        .and_then(|r| r.text())
+        .expect("openmetrics");
+    assert!(om.trim_end().ends_with("# EOF"));
+
+    let health: serde_json::Value = reqwest::blocking::get(format!("{base}/healthz"))
+        .and_then(|r| r.json())
+        .expect("healthz");
+    assert_eq!(health["predictions"], 4);
+}
