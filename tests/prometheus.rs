@@ -212,6 +212,35 @@ fn pushgateway_outage_loses_no_increment() {
         )
     };
 
+    // The same-origin proxy the page pushes through: a PUT via the server lands at the real
+    // Pushgateway, and its answer comes back.
+    let client = reqwest::blocking::Client::new();
+    let resp = client
+        .put(format!("{base}/pushgateway/metrics/job/lookout/instance/page-1"))
+        .header("content-type", "text/plain; version=0.0.4")
+        .body("# TYPE prediction_value_total counter\nprediction_value_total{label=\"Cat\",runtime=\"browser-cpu\"} 3\n")
+        .send()
+        .expect("proxy put");
+    assert!(
+        resp.status().is_success(),
+        "proxy answered {}",
+        resp.status()
+    );
+    wait_for(
+        "proxied push at the Pushgateway",
+        Duration::from_secs(10),
+        || {
+            get(&format!("{pg_url}/metrics"))?
+                .lines()
+                .any(|l| {
+                    l.starts_with("prediction_value_total")
+                        && l.contains("instance=\"page-1\"")
+                        && l.ends_with(" 3")
+                })
+                .then_some(())
+        },
+    );
+
     traffic("30");
     wait_for("30 pushed", Duration::from_secs(20), || {
         (pushed_total(&pg_url) == Some(30.0)).then_some(())

@@ -194,6 +194,14 @@ fn predicts_and_refuses_bad_input_without_falling_over() {
         .expect("openmetrics");
     assert!(om.trim_end().ends_with("# EOF"));
 
+    // No Pushgateway configured: the proxy says so.
+    let resp = reqwest::blocking::Client::new()
+        .put(format!("{base}/pushgateway/metrics/job/x"))
+        .body("")
+        .send()
+        .expect("proxy");
+    assert_eq!(resp.status().as_u16(), 503);
+
     let health: serde_json::Value = reqwest::blocking::get(format!("{base}/healthz"))
         .and_then(|r| r.json())
         .expect("healthz");

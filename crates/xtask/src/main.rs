@@ -103,6 +103,19 @@ fn setup() -> Result<()> {
     status(&mut install)
 }
 
+/// Crates that must also build for the browser and the worker.
+const WASM_CRATES: &[&str] = &["lookout-metrics"];
+
+/// Makes the wasm32 target available: the bundled copy in ../shared where there is one,
+/// else rustup.
+fn ensure_wasm32(root: &Path) -> Result<()> {
+    let helper = root.join("../shared/toolchain/ensure-wasm32");
+    if helper.exists() {
+        return status(&mut Command::new("bash").arg(helper));
+    }
+    status(Command::new("rustup").args(["target", "add", "wasm32-unknown-unknown"]))
+}
+
 fn test(root: &Path, extra: &[String]) -> Result<()> {
     status(cargo().current_dir(root).args(["fmt", "--all", "--check"]))?;
     status(cargo().current_dir(root).args([
@@ -120,7 +133,20 @@ fn test(root: &Path, extra: &[String]) -> Result<()> {
             .current_dir(root)
             .args(["test", "--release", "--workspace", "--locked"])
             .args(extra),
-    )
+    )?;
+    ensure_wasm32(root)?;
+    let mut wasm = cargo();
+    wasm.current_dir(root).args([
+        "build",
+        "--release",
+        "--locked",
+        "--target",
+        "wasm32-unknown-unknown",
+    ]);
+    for krate in WASM_CRATES {
+        wasm.args(["-p", krate]);
+    }
+    status(&mut wasm)
 }
 
 fn run(root: &Path, extra: &[String]) -> Result<()> {
