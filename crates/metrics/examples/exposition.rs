@@ -2,18 +2,8 @@
 use lookout_metrics::{Format, InputStats, Metrics, Observation, Runtime};
 
 fn main() {
-    let classes = [
-        "Airplane",
-        "Automobile",
-        "Bird",
-        "Cat",
-        "Deer",
-        "Dog",
-        "Frog",
-        "Horse",
-        "Ship",
-        "Truck",
-    ];
+    let names: Vec<String> = (0..10).map(|i| format!("class{i}")).collect();
+    let classes: Vec<&str> = names.iter().map(String::as_str).collect();
     let m = Metrics::new(Runtime::NativeCpu, "example", &classes);
     for (i, c) in classes.iter().enumerate() {
         m.record(&Observation {

@@ -63,6 +63,13 @@ fn status(cmd: &mut Command) -> Result<()> {
     Ok(())
 }
 
+/// Where cargo puts build output (`$CARGO_TARGET_DIR`, else `target/`).
+fn target_dir(root: &Path) -> PathBuf {
+    std::env::var("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|_| root.join("target"))
+}
+
 fn dpkg_installed(pkg: &str) -> bool {
     Command::new("dpkg-query")
         .args(["-W", "-f=${Status}", pkg])
@@ -111,7 +118,7 @@ const WASM_CRATES: &[&str] = &["lookout-metrics"];
 fn ensure_wasm32(root: &Path) -> Result<()> {
     let helper = root.join("../shared/toolchain/ensure-wasm32");
     if helper.exists() {
-        return status(&mut Command::new("bash").arg(helper));
+        return status(Command::new("bash").arg(helper));
     }
     status(Command::new("rustup").args(["target", "add", "wasm32-unknown-unknown"]))
 }
@@ -171,9 +178,7 @@ fn run(root: &Path, extra: &[String]) -> Result<()> {
 }
 
 fn bench_peers(root: &Path, extra: &[String]) -> Result<()> {
-    let target = std::env::var("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|_| root.join("target"));
+    let target = target_dir(root);
     let venv = target.join("peers-venv");
     if !venv.join("bin/python").exists() {
         status(Command::new("python3").args(["-m", "venv"]).arg(&venv))?;
@@ -221,9 +226,7 @@ fn load_test(root: &Path, extra: &[String]) -> Result<()> {
         "-p",
         "lookout-cli",
     ]))?;
-    let target = std::env::var("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|_| root.join("target"));
+    let target = target_dir(root);
     let sample = std::fs::read(root.join("crates/model/samples/0001_ship.jpg"))?;
     let body = format!(
         r#"{{"image": "{}", "format": "JPEG"}}"#,
