@@ -207,3 +207,20 @@ fn predicts_and_refuses_bad_input_without_falling_over() {
         .expect("healthz");
     assert_eq!(health["predictions"], 4);
 }
+
+#[test]
+fn serves_the_page_files_when_given_a_folder() {
+    let dir = lookout_tests::TempDir::new("static");
+    std::fs::write(
+        dir.0.join("index.html"),
+        "<!doctype html><title>Lookout</title>",
+    )
+    .expect("write");
+    let (_server, base) = start_server(&["--static-dir", dir.0.to_str().expect("utf8")]);
+    let page = lookout_tests::get(&format!("{base}/")).expect("index");
+    assert!(page.contains("<title>Lookout</title>"), "{page}");
+    // The API still wins over the folder.
+    assert!(lookout_tests::get(&format!("{base}/healthz")).is_some_and(|h| h.contains("\"ok\"")));
+    let missing = reqwest::blocking::get(format!("{base}/nope.js")).expect("get");
+    assert_eq!(missing.status().as_u16(), 404);
+}
