@@ -9,7 +9,11 @@ use std::time::{Duration, Instant};
 
 /// Folder of this crate (the repository's `tests/`).
 pub fn tests_dir() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+    // `cargo test` passes it at run time too; prefer that, so a binary built from another
+    // checkout sharing the target dir reads this checkout's files.
+    std::env::var_os("CARGO_MANIFEST_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")))
 }
 
 /// The first 500 images of the CIFAR-10 test batch, shipped in the repository.

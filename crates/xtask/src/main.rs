@@ -41,8 +41,13 @@ fn main() -> Result<()> {
     }
 }
 
+/// The workspace root, from the manifest dir `cargo run` passes at run time (a binary built
+/// in another checkout that shares the target dir must not act on that checkout).
 fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
+    let manifest = std::env::var_os("CARGO_MANIFEST_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")));
+    manifest
         .ancestors()
         .nth(2)
         .map(Path::to_path_buf)
