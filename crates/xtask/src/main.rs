@@ -68,6 +68,16 @@ fn status(cmd: &mut Command) -> Result<()> {
     Ok(())
 }
 
+/// Builds the `lookout` binary (with the workspace's one feature set) and returns its path.
+fn build_lookout(root: &Path) -> Result<PathBuf> {
+    status(
+        cargo()
+            .current_dir(root)
+            .args(["build", "--release", "--locked", "--workspace"]),
+    )?;
+    Ok(target_dir(root).join("release/lookout"))
+}
+
 /// Where cargo puts build output (`$CARGO_TARGET_DIR`, else `target/`).
 fn target_dir(root: &Path) -> PathBuf {
     std::env::var("CARGO_TARGET_DIR")
@@ -198,18 +208,12 @@ fn bench_peers(root: &Path, extra: &[String]) -> Result<()> {
                 .to_string_lossy(),
         ]),
     )?;
-    status(cargo().current_dir(root).args([
-        "build",
-        "--release",
-        "--locked",
-        "-p",
-        "lookout-cli",
-    ]))?;
+    let lookout = build_lookout(root)?;
     status(
         Command::new(venv.join("bin/python"))
             .arg(root.join("crates/xtask/peers/onnxruntime_bench.py"))
             .arg("--lookout")
-            .arg(target.join("release/lookout"))
+            .arg(&lookout)
             .args(extra)
             .current_dir(root),
     )
@@ -224,13 +228,7 @@ fn load_test(root: &Path, extra: &[String]) -> Result<()> {
     if !dpkg_installed("wrk") {
         bail!("wrk is not installed: apt-get install wrk");
     }
-    status(cargo().current_dir(root).args([
-        "build",
-        "--release",
-        "--locked",
-        "-p",
-        "lookout-cli",
-    ]))?;
+    let lookout = build_lookout(root)?;
     let target = target_dir(root);
     let sample = std::fs::read(root.join("crates/model/samples/0001_ship.jpg"))?;
     let body = format!(
@@ -245,7 +243,7 @@ fn load_test(root: &Path, extra: &[String]) -> Result<()> {
              done = function(summary, latency, requests)\n  io.write(string.format(\"errors %d %d %d %d status %d\\n\", summary.errors.connect, summary.errors.read, summary.errors.write, summary.errors.timeout, summary.errors.status))\nend\n"
         ),
     )?;
-    let mut server = Command::new(target.join("release/lookout"))
+    let mut server = Command::new(&lookout)
         .args(["serve", "--addr", "127.0.0.1:0"])
         .stdout(std::process::Stdio::piped())
         .spawn()
