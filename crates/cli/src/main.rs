@@ -113,6 +113,14 @@ enum Command {
         #[arg(long)]
         weights: Option<PathBuf>,
     },
+    /// Quantise weights to 8 bits per output channel (`LKQ8`, what the page and the edge
+    /// worker embed). Check the result with `lookout eval --weights OUT`.
+    ExportQ8 {
+        out: PathBuf,
+        /// Source weights (best: the f32 checkpoint's model.bpk); default the embedded f16.
+        #[arg(long)]
+        weights: Option<PathBuf>,
+    },
 }
 
 fn main() -> ExitCode {
@@ -249,20 +257,29 @@ fn run(command: Command) -> Result<()> {
             Ok(())
         }
         Command::ExportRaw { out, weights } => {
-            let device = lookout_model::Device::flex();
-            let mut model = lookout_model::Cnn::new(&device);
-            match weights {
-                Some(p) => lookout_model::weights::load_file(&mut model, &p)?,
-                None => lookout_model::weights::load_static(
-                    &mut model,
-                    lookout_model::weights::EMBEDDED,
-                )?,
-            }
-            lookout_model::weights::export_raw(&model, &out)?;
+            lookout_model::weights::export_raw(&load_model(weights.as_ref())?, &out)?;
             eprintln!("wrote {}", out.display());
             Ok(())
         }
+        Command::ExportQ8 { out, weights } => {
+            let tensors = lookout_model::quant::snapshot(&load_model(weights.as_ref())?)?;
+            let bytes = lookout_model::quant::encode(&tensors);
+            std::fs::write(&out, &bytes).with_context(|| format!("writing {}", out.display()))?;
+            eprintln!("wrote {} ({} bytes)", out.display(), bytes.len());
+            Ok(())
+        }
     }
+}
+
+/// The network with weights from `path`, or the embedded ones.
+fn load_model(path: Option<&PathBuf>) -> Result<lookout_model::Cnn> {
+    let device = lookout_model::Device::flex();
+    let mut model = lookout_model::Cnn::new(&device);
+    match path {
+        Some(p) => lookout_model::weights::load_file(&mut model, p)?,
+        None => lookout_model::weights::load_static(&mut model, lookout_model::weights::EMBEDDED)?,
+    }
+    Ok(model)
 }
 
 fn predict(

@@ -118,9 +118,26 @@ pub struct Classifier {
 }
 
 impl Classifier {
-    /// The shipped weights on the given backend.
+    /// The shipped weights on the given backend: f16 natively, 8-bit on wasm32 (page and
+    /// edge worker, where size counts).
     pub fn embedded(backend: Backend) -> Result<Self, ClassifierError> {
-        Self::from_static(weights::EMBEDDED, backend)
+        #[cfg(not(target_arch = "wasm32"))]
+        return Self::from_static(weights::EMBEDDED, backend);
+        #[cfg(target_arch = "wasm32")]
+        return Self::embedded_q8(backend);
+    }
+
+    /// The shipped 8-bit weights (what wasm32 builds run), on any target.
+    pub fn embedded_q8(backend: Backend) -> Result<Self, ClassifierError> {
+        Self::from_q8(weights::EMBEDDED_Q8, backend)
+    }
+
+    /// Weights from an `LKQ8` buffer.
+    pub fn from_q8(bytes: &[u8], backend: Backend) -> Result<Self, ClassifierError> {
+        let device = device_for(backend)?;
+        let mut model = Cnn::new(&device);
+        crate::quant::load(&mut model, bytes)?;
+        Self::from_model(model, device, backend)
     }
 
     /// Weights from a static burnpack buffer (f16 or f32).
@@ -131,7 +148,7 @@ impl Classifier {
         Self::from_model(model, device, backend)
     }
 
-    /// Weights from a burnpack file (f16 or f32).
+    /// Weights from a file: burnpack (f16 or f32) or `LKQ8`.
     pub fn from_file(path: &std::path::Path, backend: Backend) -> Result<Self, ClassifierError> {
         let device = device_for(backend)?;
         let mut model = Cnn::new(&device);

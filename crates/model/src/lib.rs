@@ -9,6 +9,7 @@ pub mod eval;
 pub mod fixtures;
 mod labels;
 pub mod preprocess;
+pub mod quant;
 pub mod samples;
 pub mod weights;
 

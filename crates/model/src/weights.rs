@@ -6,7 +6,13 @@ use burn::tensor::DType;
 use crate::arch::Cnn;
 
 /// The trained weights, half precision, burnpack format (written by `lookout train --export`).
+/// Native builds only: wasm32 builds (page, worker) embed [`EMBEDDED_Q8`], half the size.
+#[cfg(not(target_arch = "wasm32"))]
 pub static EMBEDDED: &[u8] = include_bytes!("../weights/cifar10-f16.bpk");
+
+/// The same weights quantised to 8 bits per channel (`LKQ8`, see [`crate::quant`]; written by
+/// `lookout export-q8`).
+pub static EMBEDDED_Q8: &[u8] = include_bytes!("../weights/cifar10-q8.lkq");
 
 #[derive(Debug, thiserror::Error)]
 pub enum WeightsError {
@@ -29,8 +35,18 @@ pub fn load_static(model: &mut Cnn, bytes: &'static [u8]) -> Result<(), WeightsE
     apply(model, &mut store)
 }
 
-/// Loads weights from a burnpack file (f16 or f32).
+/// Loads weights from a file: `LKQ8` (8-bit) or burnpack (f16 or f32).
 pub fn load_file(model: &mut Cnn, path: &std::path::Path) -> Result<(), WeightsError> {
+    let mut head = [0u8; 4];
+    if std::fs::File::open(path)
+        .and_then(|mut f| std::io::Read::read_exact(&mut f, &mut head))
+        .is_ok()
+        && crate::quant::is_q8(&head)
+    {
+        let bytes = std::fs::read(path)
+            .map_err(|e| WeightsError::Read(format!("{}: {e}", path.display())))?;
+        return crate::quant::load(model, &bytes);
+    }
     let mut store = BurnpackStore::from_file(path)
         .auto_extension(false)
         .with_from_adapter(to_f32());
