@@ -296,3 +296,121 @@ pub fn parse_exposition(text: &str) -> Vec<Sample> {
     }
     out
 }
+
+/// POSTs `body` as JSON; the answer's status and JSON body (panics if it is not JSON).
+pub fn post(url: &str, body: Vec<u8>) -> (u16, serde_json::Value) {
+    let resp = reqwest::blocking::Client::new()
+        .post(url)
+        .header("content-type", "application/json")
+        .body(body)
+        .timeout(Duration::from_secs(60))
+        .send()
+        .expect("request");
+    let status = resp.status().as_u16();
+    let text = resp.text().expect("body");
+    let json = serde_json::from_str(&text).unwrap_or_else(|e| panic!("not JSON ({e}): {text}"));
+    (status, json)
+}
+
+/// A compiled-in sample image, base64.
+pub fn sample_b64(name: &str) -> String {
+    use base64::Engine;
+    let (_, bytes) = lookout_model::samples::SAMPLES
+        .iter()
+        .find(|(n, _)| *n == name)
+        .expect("sample");
+    base64::engine::general_purpose::STANDARD.encode(bytes)
+}
+
+/// Bad `/predict` bodies every adapter (server, worker) must answer with this 4xx status.
+pub fn bad_input_cases(max_batch: usize) -> Vec<(&'static str, Vec<u8>, u16)> {
+    use base64::Engine;
+    use base64::engine::general_purpose::STANDARD;
+    use lookout_model::fixtures::png_header_only;
+    let jpeg = lookout_model::samples::SAMPLES[0].1;
+    let json = |v: serde_json::Value| v.to_string().into_bytes();
+    vec![
+        ("invalid JSON", b"{not json".to_vec(), 400),
+        ("wrong shape", br#"{"picture": "abc"}"#.to_vec(), 400),
+        (
+            "bad base64",
+            br#"{"image": "%%%%", "format": "JPEG"}"#.to_vec(),
+            400,
+        ),
+        (
+            "unknown format name",
+            json(serde_json::json!({"image": STANDARD.encode(b"plain text"), "format": "TIFF"})),
+            415,
+        ),
+        (
+            "non-image bytes",
+            json(serde_json::json!({"image": STANDARD.encode(b"plain text, no picture")})),
+            415,
+        ),
+        (
+            "truncated JPEG",
+            json(
+                serde_json::json!({"image": STANDARD.encode(&jpeg[..jpeg.len() / 2]), "format": "JPEG"}),
+            ),
+            422,
+        ),
+        (
+            "decompression bomb",
+            json(
+                serde_json::json!({"image": STANDARD.encode(png_header_only(40_000, 40_000)), "format": "PNG"}),
+            ),
+            413,
+        ),
+        ("empty batch", br#"{"images": []}"#.to_vec(), 400),
+        (
+            "oversize batch",
+            json(
+                serde_json::json!({"images": vec![serde_json::json!({"image": "AA=="}); max_batch + 1]}),
+            ),
+            413,
+        ),
+    ]
+}
+
+/// The edge worker's crate folder (its `build/` is made by `cargo xtask edge-build`).
+pub fn edge_dir() -> PathBuf {
+    tests_dir().join("../crates/edge")
+}
+
+/// Starts the worker in a real workerd (npm) on a free port, with `PUSHGATEWAY_URL` set when
+/// given; returns it and its base URL once `/healthz` answers.
+pub fn start_workerd(pushgateway: Option<&str>) -> (Daemon, String) {
+    let dir = edge_dir();
+    for f in [
+        "build/index.js",
+        "build/index_bg.wasm",
+        "node_modules/.bin/workerd",
+    ] {
+        assert!(
+            dir.join(f).exists(),
+            "{} missing: run `cargo xtask edge-build` (cargo xtask test does)",
+            dir.join(f).display()
+        );
+    }
+    let port = free_port();
+    let mut cmd = Command::new(dir.join("node_modules/.bin/workerd"));
+    cmd.arg("serve")
+        .arg(dir.join("workerd.capnp"))
+        .arg(format!("--socket-addr=http=127.0.0.1:{port}"))
+        .env("PUSHGATEWAY_URL", pushgateway.unwrap_or(""))
+        .stdout(Stdio::null())
+        .stderr(Stdio::inherit());
+    let d = Daemon::spawn("workerd", &mut cmd);
+    let base = format!("http://127.0.0.1:{port}");
+    wait_for("workerd", Duration::from_secs(60), || {
+        get(&format!("{base}/healthz"))
+    });
+    (d, base)
+}
+
+impl Daemon {
+    /// The daemon's process id (e.g. to read its CPU time from /proc).
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+}

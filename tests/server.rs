@@ -5,32 +5,7 @@
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use base64::Engine;
-use base64::engine::general_purpose::STANDARD;
-use lookout_model::fixtures::png_header_only;
-use lookout_tests::{parse_exposition, start_server};
-
-fn post(url: &str, body: Vec<u8>) -> (u16, serde_json::Value) {
-    let resp = reqwest::blocking::Client::new()
-        .post(url)
-        .header("content-type", "application/json")
-        .body(body)
-        .timeout(Duration::from_secs(60))
-        .send()
-        .expect("request");
-    let status = resp.status().as_u16();
-    let text = resp.text().expect("body");
-    let json = serde_json::from_str(&text).unwrap_or_else(|e| panic!("not JSON ({e}): {text}"));
-    (status, json)
-}
-
-fn sample_b64(name: &str) -> String {
-    let (_, bytes) = lookout_model::samples::SAMPLES
-        .iter()
-        .find(|(n, _)| *n == name)
-        .expect("sample");
-    STANDARD.encode(bytes)
-}
+use lookout_tests::{bad_input_cases, parse_exposition, post, sample_b64, start_server};
 
 #[test]
 fn predicts_and_refuses_bad_input_without_falling_over() {
@@ -82,38 +57,7 @@ fn predicts_and_refuses_bad_input_without_falling_over() {
     assert!(items[2]["class"].is_string());
 
     // Bad inputs: each a 4xx JSON error.
-    let jpeg = lookout_model::samples::SAMPLES[0].1;
-    let cases: Vec<(&str, Vec<u8>, u16)> = vec![
-        ("invalid JSON", b"{not json".to_vec(), 400),
-        ("wrong shape", br#"{"picture": "abc"}"#.to_vec(), 400),
-        ("bad base64", br#"{"image": "%%%%", "format": "JPEG"}"#.to_vec(), 400),
-        (
-            "unknown format name",
-            serde_json::json!({"image": STANDARD.encode(b"plain text"), "format": "TIFF"}).to_string().into_bytes(),
-            415,
-        ),
-        (
-            "non-image bytes",
-            serde_json::json!({"image": STANDARD.encode(b"plain text, no picture")}).to_string().into_bytes(),
-            415,
-        ),
-        (
-            "truncated JPEG",
-            serde_json::json!({"image": STANDARD.encode(&jpeg[..jpeg.len() / 2]), "format": "JPEG"}).to_string().into_bytes(),
-            422,
-        ),
-        (
-            "decompression bomb",
-            serde_json::json!({"image": STANDARD.encode(png_header_only(40_000, 40_000)), "format": "PNG"}).to_string().into_bytes(),
-            413,
-        ),
-        ("empty batch", br#"{"images": []}"#.to_vec(), 400),
-        (
-            "oversize batch",
-            serde_json::json!({"images": vec![serde_json::json!({"image": "AA=="}); 65]}).to_string().into_bytes(),
-            413,
-        ),
-    ];
+    let cases = bad_input_cases(64);
     for (what, body, want) in cases {
         let (status, v) = post(&url, body);
         assert_eq!(status, want, "{what}: {v}");

@@ -27,6 +27,8 @@ fn main() -> Result<()> {
         Some("run") => run(&root, &args[1..]),
         Some("bench-peers") => bench_peers(&root, &args[1..]),
         Some("load-test") => load_test(&root, &args[1..]),
+        Some("edge-build") => edge_build(&root).map(|_| ()),
+        Some("edge-bench") => edge_bench(&root, &args[1..]),
         _ => {
             eprintln!(
                 "usage: cargo xtask <command>\n\
@@ -34,7 +36,9 @@ fn main() -> Result<()> {
                  \n  test         install what the tests need, then fmt, clippy and every test\
                  \n  setup        only install what the tests need\
                  \n  bench-peers  Lookout vs ONNX Runtime CPU on the same weights (BENCHMARKS.md)\
-                 \n  load-test    wrk against `lookout serve` for N seconds (default 60; BENCHMARKS.md)"
+                 \n  load-test    wrk against `lookout serve` for N seconds (default 60; BENCHMARKS.md)\
+                 \n  edge-build   build the edge worker with worker-build into crates/edge/build\
+                 \n  edge-bench   bundle size, CPU per request and N s of wrk against the worker in workerd"
             );
             bail!("no command given")
         }
@@ -125,9 +129,6 @@ fn setup() -> Result<()> {
     status(&mut install)
 }
 
-/// Crates that must also build for the browser and the worker.
-const WASM_CRATES: &[&str] = &["lookout-metrics"];
-
 /// Makes the wasm32 target available: the bundled copy in ../shared where there is one,
 /// else rustup.
 fn ensure_wasm32(root: &Path) -> Result<()> {
@@ -150,25 +151,151 @@ fn test(root: &Path, extra: &[String]) -> Result<()> {
         "-D",
         "warnings",
     ]))?;
+    // The worker only exists on wasm32: lint it there, and build it for tests/edge.rs.
+    edge_build(root)?;
+    status(
+        cargo()
+            .current_dir(root.join("crates/edge"))
+            .env("CARGO_TARGET_DIR", wasm_target_dir(root))
+            .args(["clippy", "--profile", "wasm", "--locked"])
+            .args(["--target", "wasm32-unknown-unknown", "--", "-D", "warnings"]),
+    )?;
     status(
         cargo()
             .current_dir(root)
             .args(["test", "--release", "--workspace", "--locked"])
             .args(extra),
-    )?;
-    ensure_wasm32(root)?;
-    let mut wasm = cargo();
-    wasm.current_dir(root).args([
-        "build",
-        "--release",
-        "--locked",
-        "--target",
-        "wasm32-unknown-unknown",
-    ]);
-    for krate in WASM_CRATES {
-        wasm.args(["-p", krate]);
+    )
+}
+
+/// wasm32 builds get their own target dir (one burn feature set per target dir).
+fn wasm_target_dir(root: &Path) -> PathBuf {
+    match std::env::var_os("CARGO_TARGET_DIR") {
+        Some(dir) => {
+            let mut d = dir;
+            d.push("-wasm");
+            PathBuf::from(d)
+        }
+        None => root.join("target/wasm"),
     }
-    status(&mut wasm)
+}
+
+/// The version a tool prints, if it runs.
+fn tool_version(bin: &Path, flag: &str) -> Option<String> {
+    Command::new(bin)
+        .arg(flag)
+        .output()
+        .ok()
+        .filter(|o| o.status.success())
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
+}
+
+fn cargo_bin(name: &str) -> PathBuf {
+    let home = std::env::var_os("CARGO_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cargo")))
+        .unwrap_or_else(|| PathBuf::from(".cargo"));
+    home.join("bin").join(name)
+}
+
+/// worker-build and the wasm-bindgen CLI at the versions Cargo.lock needs: the prebuilt
+/// copies in ../shared where there are some, else `cargo install` (slow, once).
+fn ensure_wasm_tools(root: &Path) -> Result<()> {
+    let helper = root.join("../shared/toolchain/install-tools");
+    if helper.exists() {
+        status(Command::new("bash").arg(helper))?;
+    }
+    let wanted = [
+        ("worker-build", "0.8.7", "worker-build", true),
+        ("wasm-bindgen", "0.2.130", "wasm-bindgen-cli", false),
+    ];
+    for (bin, version, krate, locked) in wanted {
+        let have = tool_version(&cargo_bin(bin), "--version").unwrap_or_default();
+        if !have.contains(version) {
+            let mut c = cargo();
+            c.args(["install", krate, "--version", version]);
+            if locked {
+                c.arg("--locked");
+            }
+            status(&mut c)?;
+        }
+    }
+    Ok(())
+}
+
+/// The worker's pinned npm tools (workerd, binaryen's wasm-opt, esbuild) in crates/edge.
+fn ensure_edge_npm(edge: &Path) -> Result<()> {
+    let have = tool_version(&edge.join("node_modules/.bin/workerd"), "--version");
+    let opt = edge.join("node_modules/binaryen/bin/wasm-opt").exists();
+    if have.is_none() || !opt {
+        status(
+            Command::new("npm")
+                .current_dir(edge)
+                .args(["ci", "--no-audit", "--no-fund"]),
+        )?;
+    }
+    Ok(())
+}
+
+/// `worker-build --profile wasm` into crates/edge/build (offline: wasm-bindgen, wasm-opt
+/// and esbuild are given, never downloaded). Prints and returns the bundle's sizes.
+fn edge_build(root: &Path) -> Result<Vec<(String, u64, u64)>> {
+    let edge = root.join("crates/edge");
+    ensure_wasm32(root)?;
+    ensure_wasm_tools(root)?;
+    ensure_edge_npm(&edge)?;
+    status(
+        Command::new(cargo_bin("worker-build"))
+            .current_dir(&edge)
+            .env("CARGO_TARGET_DIR", wasm_target_dir(root))
+            .env("WASM_BINDGEN_BIN", cargo_bin("wasm-bindgen"))
+            .env(
+                "WASM_OPT_BIN",
+                edge.join("node_modules/binaryen/bin/wasm-opt"),
+            )
+            .env(
+                "ESBUILD_BIN",
+                edge.join("node_modules/@esbuild/linux-x64/bin/esbuild"),
+            )
+            .args(["--profile", "wasm"]),
+    )?;
+    let mut sizes = Vec::new();
+    let build = edge.join("build");
+    let mut files: Vec<PathBuf> = std::fs::read_dir(&build)
+        .with_context(|| format!("reading {}", build.display()))?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.is_file())
+        .collect();
+    files.sort();
+    for f in files {
+        let bytes = std::fs::read(&f)?;
+        let gz = gzip_len(&bytes)?;
+        let name = f
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        eprintln!("xtask: {name}: {} bytes, {gz} gzipped", bytes.len());
+        sizes.push((name, bytes.len() as u64, gz));
+    }
+    Ok(sizes)
+}
+
+fn gzip_len(bytes: &[u8]) -> Result<u64> {
+    use std::io::Write;
+    let mut child = Command::new("gzip")
+        .args(["-9", "-c"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .context("running gzip")?;
+    let mut stdin = child.stdin.take().context("gzip stdin")?;
+    let data = bytes.to_vec();
+    let writer = std::thread::spawn(move || stdin.write_all(&data));
+    let out = child.wait_with_output()?;
+    writer
+        .join()
+        .map_err(|_| anyhow::anyhow!("gzip writer panicked"))??;
+    Ok(out.stdout.len() as u64)
 }
 
 fn run(root: &Path, extra: &[String]) -> Result<()> {
@@ -222,27 +349,9 @@ fn bench_peers(root: &Path, extra: &[String]) -> Result<()> {
 /// `wrk` (Debian) against a local `lookout serve` with the seed's request body; prints the
 /// requests/s and latency percentiles, and fails on any error or non-2xx answer.
 fn load_test(root: &Path, extra: &[String]) -> Result<()> {
-    use base64::Engine;
     use std::io::{BufRead, BufReader};
     let seconds: u64 = extra.first().and_then(|s| s.parse().ok()).unwrap_or(60);
-    if !dpkg_installed("wrk") {
-        bail!("wrk is not installed: apt-get install wrk");
-    }
     let lookout = build_lookout(root)?;
-    let target = target_dir(root);
-    let sample = std::fs::read(root.join("crates/model/samples/0001_ship.jpg"))?;
-    let body = format!(
-        r#"{{"image": "{}", "format": "JPEG"}}"#,
-        base64::engine::general_purpose::STANDARD.encode(sample)
-    );
-    let script = target.join("wrk-predict.lua");
-    std::fs::write(
-        &script,
-        format!(
-            "wrk.method = \"POST\"\nwrk.headers[\"Content-Type\"] = \"application/json\"\nwrk.body = [[{body}]]\n\
-             done = function(summary, latency, requests)\n  io.write(string.format(\"errors %d %d %d %d status %d\\n\", summary.errors.connect, summary.errors.read, summary.errors.write, summary.errors.timeout, summary.errors.status))\nend\n"
-        ),
-    )?;
     let mut server = Command::new(&lookout)
         .args(["serve", "--addr", "127.0.0.1:0"])
         .stdout(std::process::Stdio::piped())
@@ -259,30 +368,144 @@ fn load_test(root: &Path, extra: &[String]) -> Result<()> {
             break;
         }
     }
-    let result = (|| -> Result<()> {
-        let url = url.context("server did not print its URL")?;
-        let out = Command::new("wrk")
-            .args(["-t2", "-c8", &format!("-d{seconds}s"), "--latency", "-s"])
-            .arg(&script)
-            .arg(&url)
-            .output()
-            .context("running wrk")?;
-        let text = String::from_utf8_lossy(&out.stdout);
-        println!("{text}");
-        let errors_line = text
-            .lines()
-            .find(|l| l.starts_with("errors "))
-            .unwrap_or("");
-        let counts: Vec<u64> = errors_line
-            .split_whitespace()
-            .filter_map(|w| w.parse().ok())
-            .collect();
-        if counts.iter().any(|&c| c > 0) || counts.len() != 5 {
-            bail!("load test had errors: {errors_line:?}");
-        }
-        Ok(())
-    })();
+    let result = url
+        .context("server did not print its URL")
+        .and_then(|url| wrk(root, &url, seconds, 8).map(|_| ()));
     let _ = server.kill();
     let _ = server.wait();
+    result
+}
+
+/// Runs wrk (2 threads, `connections`) for `seconds` against `url` with the seed's request
+/// (the ship sample); prints its report and fails on any error or non-2xx answer.
+fn wrk(root: &Path, url: &str, seconds: u64, connections: u32) -> Result<String> {
+    use base64::Engine;
+    if !dpkg_installed("wrk") {
+        bail!("wrk is not installed: apt-get install wrk");
+    }
+    let sample = std::fs::read(root.join("crates/model/samples/0001_ship.jpg"))?;
+    let body = format!(
+        r#"{{"image": "{}", "format": "JPEG"}}"#,
+        base64::engine::general_purpose::STANDARD.encode(sample)
+    );
+    let script = target_dir(root).join("wrk-predict.lua");
+    std::fs::create_dir_all(target_dir(root))?;
+    std::fs::write(
+        &script,
+        format!(
+            "wrk.method = \"POST\"\nwrk.headers[\"Content-Type\"] = \"application/json\"\nwrk.body = [[{body}]]\n\
+             done = function(summary, latency, requests)\n  io.write(string.format(\"errors %d %d %d %d status %d\\n\", summary.errors.connect, summary.errors.read, summary.errors.write, summary.errors.timeout, summary.errors.status))\nend\n"
+        ),
+    )?;
+    let out = Command::new("wrk")
+        .args(["-t2", &format!("-c{connections}"), &format!("-d{seconds}s")])
+        .args(["--latency", "-s"])
+        .arg(&script)
+        .arg(url)
+        .output()
+        .context("running wrk")?;
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    println!("{text}");
+    let errors_line = text
+        .lines()
+        .find(|l| l.starts_with("errors "))
+        .unwrap_or("");
+    let counts: Vec<u64> = errors_line
+        .split_whitespace()
+        .filter_map(|w| w.parse().ok())
+        .collect();
+    if counts.iter().any(|&c| c > 0) || counts.len() != 5 {
+        bail!("load test had errors: {errors_line:?}");
+    }
+    Ok(text)
+}
+
+/// CPU seconds (user + system) a process has used, from /proc.
+fn cpu_seconds(pid: u32) -> Result<f64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat"))?;
+    // Fields after the command name (which may hold spaces) start at ") ".
+    let rest = stat.rsplit_once(") ").map(|(_, r)| r).unwrap_or("");
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    let ticks = |i: usize| {
+        fields
+            .get(i)
+            .and_then(|v| v.parse::<f64>().ok())
+            .unwrap_or(0.0)
+    };
+    // utime and stime are fields 14 and 15 of stat (11 and 12 after the name and state).
+    let hz = Command::new("getconf")
+        .arg("CLK_TCK")
+        .output()
+        .ok()
+        .and_then(|o| {
+            String::from_utf8_lossy(&o.stdout)
+                .trim()
+                .parse::<f64>()
+                .ok()
+        })
+        .unwrap_or(100.0);
+    Ok((ticks(11) + ticks(12)) / hz)
+}
+
+/// The edge worker's figures for BENCHMARKS.md: bundle size (gzipped), workerd's CPU time
+/// per request over a sequential run, and N seconds (default 60) of wrk.
+fn edge_bench(root: &Path, extra: &[String]) -> Result<()> {
+    let seconds: u64 = extra.first().and_then(|s| s.parse().ok()).unwrap_or(60);
+    let sizes = edge_build(root)?;
+    let gz: u64 = sizes
+        .iter()
+        .filter(|(n, _, _)| n.ends_with(".wasm") || n.ends_with(".js"))
+        .map(|(_, _, g)| g)
+        .sum();
+    println!(
+        "bundle (wasm + js): {gz} bytes gzipped = {:.2} MB (limit 3 MB)",
+        gz as f64 / 1e6
+    );
+    let edge = root.join("crates/edge");
+    let port = std::net::TcpListener::bind("127.0.0.1:0")?
+        .local_addr()?
+        .port();
+    let mut workerd = Command::new(edge.join("node_modules/.bin/workerd"))
+        .arg("serve")
+        .arg(edge.join("workerd.capnp"))
+        .arg(format!("--socket-addr=http=127.0.0.1:{port}"))
+        .env("PUSHGATEWAY_URL", "")
+        .spawn()
+        .context("starting workerd")?;
+    let result = (|| -> Result<()> {
+        let base = format!("http://127.0.0.1:{port}");
+        let url = format!("{base}/predict");
+        let start = std::time::Instant::now();
+        while Command::new("curl")
+            .args(["-sf", "-o", "/dev/null", &format!("{base}/healthz")])
+            .status()
+            .map(|s| !s.success())
+            .unwrap_or(true)
+        {
+            if start.elapsed().as_secs() > 60 {
+                bail!("workerd did not answer");
+            }
+            std::thread::sleep(std::time::Duration::from_millis(200));
+        }
+        // Warm up (first request loads the weights), then measure CPU per request on one
+        // connection so nothing else runs in the isolate.
+        wrk(root, &url, 2, 1)?;
+        let before = cpu_seconds(workerd.id())?;
+        let report = wrk(root, &url, 10, 1)?;
+        let after = cpu_seconds(workerd.id())?;
+        let requests: f64 = report
+            .lines()
+            .find(|l| l.contains("requests in"))
+            .and_then(|l| l.split_whitespace().next())
+            .and_then(|n| n.parse().ok())
+            .unwrap_or(f64::NAN);
+        println!(
+            "workerd CPU per request (1 connection, 10 s, {requests} requests): {:.2} ms",
+            (after - before) * 1e3 / requests
+        );
+        wrk(root, &url, seconds, 8).map(|_| ())
+    })();
+    let _ = workerd.kill();
+    let _ = workerd.wait();
     result
 }

@@ -1,0 +1,184 @@
+//! The edge worker in a real workerd: the seed's API answers exactly like the native
+//! pipeline with the same (8-bit) weights, bad input is refused with 4xx JSON before any
+//! decoding, and the isolate's metrics reach a real Pushgateway without losing an increment
+//! across an outage.
+
+use std::time::Duration;
+
+use lookout_model::{Backend, Classifier, LABELS};
+use lookout_tests::{
+    bad_input_cases, get, parse_exposition, post, run_lookout, start_pushgateway, start_workerd,
+    wait_for,
+};
+
+/// Images per batch request the worker accepts.
+const EDGE_MAX_BATCH: usize = 16;
+
+fn seed_request(bytes: &[u8]) -> Vec<u8> {
+    use base64::Engine;
+    serde_json::json!({
+        "image": base64::engine::general_purpose::STANDARD.encode(bytes),
+        "format": "JPEG",
+    })
+    .to_string()
+    .into_bytes()
+}
+
+/// Every class probability of `got` (the worker's JSON) within `tol` of `want` (native).
+fn assert_same_prediction(what: &str, got: &serde_json::Value, want: &lookout_model::Prediction) {
+    assert_eq!(got["class"], want.label, "{what}: {got}");
+    assert_eq!(got["runtime"], "edge", "{what}");
+    for (i, label) in LABELS.iter().enumerate() {
+        let p = got["probabilities"][label].as_f64().expect("probability");
+        let diff = (p - f64::from(want.probabilities[i])).abs();
+        assert!(
+            diff < 1e-4,
+            "{what} {label}: worker {p}, native {}",
+            want.probabilities[i]
+        );
+    }
+}
+
+fn prediction_total(metrics: &str, filter: impl Fn(&[(String, String)]) -> bool) -> f64 {
+    parse_exposition(metrics)
+        .iter()
+        .filter(|(n, labels, _)| n == "prediction_value_total" && filter(labels))
+        .map(|(_, _, v)| v)
+        .sum()
+}
+
+#[test]
+fn worker_predicts_like_native_and_refuses_bad_input() {
+    let (_workerd, base) = start_workerd(None);
+    let url = format!("{base}/predict");
+    let native = Classifier::embedded_q8(Backend::Cpu).expect("native q8 classifier");
+    let samples = lookout_model::samples::SAMPLES;
+    assert!(samples.len() >= EDGE_MAX_BATCH);
+
+    // One image per request: the seed's request shape.
+    for (name, bytes) in samples {
+        let (status, v) = post(&url, seed_request(bytes));
+        assert_eq!(status, 200, "{name}: {v}");
+        let want = native
+            .predict_bytes(bytes, Some(image::ImageFormat::Jpeg))
+            .expect("native prediction");
+        assert_same_prediction(name, &v, &want);
+    }
+
+    // The batch form, full.
+    use base64::Engine;
+    let batch: Vec<serde_json::Value> = samples[..EDGE_MAX_BATCH]
+        .iter()
+        .map(|(_, b)| {
+            serde_json::json!({"image": base64::engine::general_purpose::STANDARD.encode(b)})
+        })
+        .collect();
+    let (status, v) = post(
+        &url,
+        serde_json::json!({ "images": batch })
+            .to_string()
+            .into_bytes(),
+    );
+    assert_eq!(status, 200, "{v}");
+    let items = v["predictions"].as_array().expect("predictions");
+    assert_eq!(items.len(), EDGE_MAX_BATCH);
+    for ((name, bytes), item) in samples.iter().zip(items) {
+        let want = native.predict_bytes(bytes, None).expect("native");
+        assert_same_prediction(&format!("batch {name}"), item, &want);
+    }
+
+    // Bad input: 4xx JSON, and the isolate keeps serving after each.
+    let mut cases = bad_input_cases(EDGE_MAX_BATCH);
+    cases.push((
+        "20 MB body",
+        format!("{{\"image\": \"{}\"}}", "A".repeat(20 << 20)).into_bytes(),
+        413,
+    ));
+    for (what, body, want) in cases {
+        let (status, v) = post(&url, body);
+        assert_eq!(status, want, "{what}: {v}");
+        assert!(
+            v["error"].as_str().is_some_and(|e| !e.is_empty()),
+            "{what}: {v}"
+        );
+        let (status, v) = post(&url, seed_request(samples[0].1));
+        assert_eq!(status, 200, "still serving after {what}: {v}");
+    }
+    let (status, v) = post(&format!("{base}/nowhere"), b"{}".to_vec());
+    assert_eq!((status, v["status"].as_u64()), (404, Some(404)), "{v}");
+
+    // Every successful prediction was counted, with the edge runtime label:
+    // 20 single + 16 batch + one after each of the 10 refusals.
+    let metrics = get(&format!("{base}/metrics")).expect("metrics");
+    let total = prediction_total(&metrics, |l| {
+        l.iter().any(|(k, v)| k == "runtime" && v == "edge")
+    });
+    assert_eq!(total, (samples.len() + EDGE_MAX_BATCH + 10) as f64);
+    assert!(metrics.contains("# TYPE inference_time histogram"));
+}
+
+#[test]
+fn worker_pushes_to_pushgateway_and_survives_an_outage() {
+    let pg_port = lookout_tests::free_port();
+    let pg = start_pushgateway(pg_port);
+    let pg_url = format!("http://127.0.0.1:{pg_port}");
+    let (_workerd, base) = start_workerd(Some(&pg_url));
+    let health = || -> serde_json::Value {
+        serde_json::from_str(&get(&format!("{base}/healthz")).expect("healthz")).expect("json")
+    };
+    let instance = health()["instance"].as_str().expect("instance").to_string();
+    assert!(instance.starts_with("edge-"), "{instance}");
+
+    let traffic = |n: u64| {
+        let s = run_lookout(&[
+            "traffic",
+            "--url",
+            &format!("{base}/predict"),
+            "--count",
+            &n.to_string(),
+            "--rate",
+            "100",
+            "--concurrency",
+            "4",
+            "--json",
+        ]);
+        let v: serde_json::Value = serde_json::from_str(s.trim()).expect("summary");
+        assert_eq!(
+            (v["ok"].as_u64(), v["errors"].as_u64()),
+            (Some(n), Some(0)),
+            "{v}"
+        );
+    };
+    let pushed = || -> Option<f64> {
+        let text = get(&format!("{pg_url}/metrics"))?;
+        Some(prediction_total(&text, |l| {
+            let has = |k: &str, v: &str| l.iter().any(|(a, b)| a == k && b == v);
+            has("job", "lookout") && has("instance", &instance) && has("runtime", "edge")
+        }))
+    };
+
+    traffic(30);
+    wait_for("30 pushed", Duration::from_secs(20), || {
+        (pushed() == Some(30.0)).then_some(())
+    });
+
+    // Outage: predictions go on, answered at once; the pushes fail.
+    pg.stop();
+    traffic(40);
+    wait_for("push failures reported", Duration::from_secs(20), || {
+        (health()["push"]["failed"].as_u64()? > 0).then_some(())
+    });
+
+    // A new, empty Pushgateway on the same port: the next request's push carries all 75.
+    let _pg = start_pushgateway(pg_port);
+    traffic(5);
+    wait_for(
+        "all 75 predictions at the Pushgateway",
+        Duration::from_secs(30),
+        || {
+            let _ = get(&format!("{base}/healthz")); // any request retries a pending push
+            (pushed() == Some(75.0)).then_some(())
+        },
+    );
+    assert_eq!(health()["predictions"], 75);
+}
