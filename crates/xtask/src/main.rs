@@ -398,7 +398,8 @@ fn wrk(root: &Path, url: &str, seconds: u64, connections: u32) -> Result<String>
         ),
     )?;
     let out = Command::new("wrk")
-        .args(["-t2", &format!("-c{connections}"), &format!("-d{seconds}s")])
+        .arg(format!("-t{}", connections.clamp(1, 2)))
+        .args([format!("-c{connections}"), format!("-d{seconds}s")])
         .args(["--latency", "-s"])
         .arg(&script)
         .arg(url)
