@@ -88,12 +88,14 @@ fn worker_predicts_like_native_and_refuses_bad_input() {
     }
 
     // Bad input: 4xx JSON, and the isolate keeps serving after each.
-    let mut cases = bad_input_cases(EDGE_MAX_BATCH);
-    cases.push((
-        "20 MB body",
-        format!("{{\"image\": \"{}\"}}", "A".repeat(20 << 20)).into_bytes(),
-        413,
-    ));
+    // A 20 MB body: refused from its Content-Length, before the body is read.
+    let (head, body) = lookout_tests::post_oversize(&base, 20 << 20);
+    assert!(head.starts_with("HTTP/1.1 413"), "{head}");
+    let v: serde_json::Value = serde_json::from_str(body.trim()).expect("JSON error body");
+    assert_eq!(v["status"], 413, "{v}");
+    let (status, v) = post(&url, seed_request(samples[0].1));
+    assert_eq!(status, 200, "still serving after the 20 MB body: {v}");
+    let cases = bad_input_cases(EDGE_MAX_BATCH);
     for (what, body, want) in cases {
         let (status, v) = post(&url, body);
         assert_eq!(status, want, "{what}: {v}");

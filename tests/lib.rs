@@ -414,3 +414,59 @@ impl Daemon {
         self.child.id()
     }
 }
+
+/// POSTs to `{base}/predict` on a raw socket: headers declaring `declared` bytes of body and
+/// the first bytes of it, then reads the early answer (a client library would fail writing
+/// the rest once the server refuses). Returns the response head and body text.
+pub fn post_oversize(base: &str, declared: u64) -> (String, String) {
+    use std::io::{Read, Write};
+    let addr = base.trim_start_matches("http://");
+    let mut s = std::net::TcpStream::connect(addr).expect("connect");
+    s.set_read_timeout(Some(Duration::from_secs(10)))
+        .expect("timeout");
+    write!(
+        s,
+        "POST /predict HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/json\r\nContent-Length: {declared}\r\n\r\n{{\"image\": \"AAAA"
+    )
+    .expect("send headers");
+    let mut buf = Vec::new();
+    let mut chunk = [0u8; 4096];
+    // Read until the JSON body is complete (or the peer closes).
+    while let Ok(n) = s.read(&mut chunk) {
+        if n == 0 {
+            break;
+        }
+        buf.extend_from_slice(&chunk[..n]);
+        let text = String::from_utf8_lossy(&buf);
+        if let Some((_, body)) = text.split_once("\r\n\r\n")
+            && (body.trim_end().ends_with('}') || body.ends_with("0\r\n\r\n"))
+        {
+            break;
+        }
+    }
+    let text = String::from_utf8_lossy(&buf).into_owned();
+    let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
+    let chunked = head
+        .to_ascii_lowercase()
+        .contains("transfer-encoding: chunked");
+    let body = if chunked {
+        dechunk(body)
+    } else {
+        body.to_string()
+    };
+    (head.to_string(), body)
+}
+
+/// The payload of an HTTP/1.1 chunked body.
+fn dechunk(mut body: &str) -> String {
+    let mut out = String::new();
+    while let Some((size, rest)) = body.split_once("\r\n") {
+        let n = usize::from_str_radix(size.trim(), 16).unwrap_or(0);
+        if n == 0 || rest.len() < n {
+            break;
+        }
+        out.push_str(&rest[..n]);
+        body = rest[n..].trim_start_matches("\r\n");
+    }
+    out
+}

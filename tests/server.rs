@@ -3,7 +3,6 @@
 //! server keeps serving.
 
 use std::process::{Command, Stdio};
-use std::time::Duration;
 
 use lookout_tests::{bad_input_cases, parse_exposition, post, sample_b64, start_server};
 
@@ -67,26 +66,10 @@ fn predicts_and_refuses_bad_input_without_falling_over() {
         );
     }
 
-    // Oversize body: refused from Content-Length, before the body is read. (A raw socket, so
-    // the server's early answer is read instead of failing the client's write.)
-    {
-        use std::io::{Read, Write};
-        let addr = base.trim_start_matches("http://");
-        let mut s = std::net::TcpStream::connect(addr).expect("connect");
-        s.set_read_timeout(Some(Duration::from_secs(10)))
-            .expect("timeout");
-        write!(
-            s,
-            "POST /predict HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{{\"image\": \"",
-            1u64 << 30
-        )
-        .expect("send headers");
-        let mut buf = [0u8; 4096];
-        let n = s.read(&mut buf).expect("early answer");
-        let head = String::from_utf8_lossy(&buf[..n]);
-        assert!(head.starts_with("HTTP/1.1 413"), "{head}");
-        assert!(head.contains("\"error\""), "{head}");
-    }
+    // Oversize body: refused from Content-Length, before the body is read.
+    let (head, body) = lookout_tests::post_oversize(&base, 1u64 << 30);
+    assert!(head.starts_with("HTTP/1.1 413"), "{head}");
+    assert!(body.contains("\"error\""), "{head}{body}");
 
     // Still serving, and every successful prediction was counted (1 + 2 from the batch).
     let (status, _) = post(
