@@ -113,6 +113,12 @@ enum Command {
         #[arg(long)]
         weights: Option<PathBuf>,
     },
+    /// Run PromQL test files (Prometheus' test language) against the embedded engine: prints
+    /// each failure and `N passed, N failed`; exit status 1 on any failure.
+    PromqlTest {
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+    },
     /// Quantise weights to 8 bits per output channel (`LKQ8`, what the page and the edge
     /// worker embed). Check the result with `lookout eval --weights OUT`.
     ExportQ8 {
@@ -261,6 +267,7 @@ fn run(command: Command) -> Result<()> {
             eprintln!("wrote {}", out.display());
             Ok(())
         }
+        Command::PromqlTest { files } => promql_test(&files),
         Command::ExportQ8 { out, weights } => {
             let tensors = lookout_model::quant::snapshot(&load_model(weights.as_ref())?)?;
             let bytes = lookout_model::quant::encode(&tensors);
@@ -269,6 +276,41 @@ fn run(command: Command) -> Result<()> {
             Ok(())
         }
     }
+}
+
+/// `lookout promql-test`: every file's evals; failures as `file:line`, query, expected, got.
+fn promql_test(files: &[PathBuf]) -> Result<()> {
+    let engine = lookout_promql::Engine::default();
+    let (mut passed, mut failed) = (0usize, 0usize);
+    for f in files {
+        let text =
+            std::fs::read_to_string(f).with_context(|| format!("reading {}", f.display()))?;
+        match lookout_promql::testlang::run(&text, &engine) {
+            Ok(report) => {
+                passed += report.passed;
+                failed += report.failures.len();
+                for fail in report.failures {
+                    println!(
+                        "{}:{}: {}\n  expected: {}\n  got:      {}",
+                        f.display(),
+                        fail.line,
+                        fail.query,
+                        fail.expected,
+                        fail.got
+                    );
+                }
+            }
+            Err(e) => {
+                failed += 1;
+                println!("{}:{}: {}", f.display(), e.line, e.message);
+            }
+        }
+    }
+    println!("{passed} passed, {failed} failed");
+    if failed > 0 {
+        bail!("{failed} PromQL test(s) failed");
+    }
+    Ok(())
 }
 
 /// The network with weights from `path`, or the embedded ones.

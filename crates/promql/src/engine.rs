@@ -1,0 +1,884 @@
+//! The evaluator: Prometheus 2.42 float semantics over a [`Storage`].
+//!
+//! Every node is evaluated at one timestamp at a time (an instant query is one step, a range
+//! query one evaluation per step); selector matches and subquery steps are memoised per
+//! query, so a range query does not redo them. Limits (samples touched, series, steps, a
+//! time budget) turn runaway queries into errors.
+
+use std::cell::{Cell, RefCell};
+use std::collections::HashMap;
+use std::rc::Rc;
+
+use promql_parser::label::{MatchOp, Matcher};
+use promql_parser::parser::{
+    self, AggregateExpr, AtModifier, BinaryExpr, Expr, LabelModifier, Offset, SubqueryExpr,
+    VectorMatchCardinality, VectorSelector,
+};
+use web_time::{Duration, Instant};
+
+use crate::functions;
+use crate::labels::{Labels, METRIC_NAME};
+use crate::store::{Storage, is_stale};
+use crate::value::{Sample, Series, Value};
+
+/// Per-query limits.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Limits {
+    /// Samples read from the store (or produced by subqueries) in one query.
+    pub max_samples: usize,
+    /// Series one selector may match.
+    pub max_series: usize,
+    /// Steps of a range query (Prometheus: 11,000).
+    pub max_steps: usize,
+    /// Wall-time budget.
+    pub timeout: Duration,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            max_samples: 50_000_000,
+            max_series: 100_000,
+            max_steps: 11_000,
+            timeout: Duration::from_secs(30),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum QueryError {
+    /// `position` is a byte offset into the query where it is known.
+    #[error("parse error{}: {message}", position.map(|p| format!(" at char {}", p + 1)).unwrap_or_default())]
+    Parse {
+        message: String,
+        position: Option<usize>,
+    },
+    #[error("{0}")]
+    Eval(String),
+    #[error("{0}")]
+    Limit(String),
+    #[error("query timed out in expression evaluation")]
+    Timeout,
+}
+
+impl QueryError {
+    /// The HTTP API's `errorType`.
+    pub fn error_type(&self) -> &'static str {
+        match self {
+            QueryError::Parse { .. } => "bad_data",
+            QueryError::Eval(_) => "execution",
+            QueryError::Limit(_) => "execution",
+            QueryError::Timeout => "timeout",
+        }
+    }
+}
+
+pub(crate) fn eval_err<T>(msg: impl Into<String>) -> Result<T, QueryError> {
+    Err(QueryError::Eval(msg.into()))
+}
+
+/// A range-vector argument with what `rate` & co. need to extrapolate.
+#[derive(Debug, Clone)]
+pub struct RangeArg {
+    pub series: Vec<Series>,
+    pub range_ms: i64,
+    /// End of the window (evaluation time, or `@`, minus `offset`).
+    pub end_ms: i64,
+}
+
+/// An evaluated node.
+#[derive(Debug, Clone)]
+pub(crate) enum Val {
+    Scalar(f64),
+    Str(String),
+    Vector(Vec<Sample>),
+    Range(RangeArg),
+}
+
+impl Val {
+    fn kind(&self) -> &'static str {
+        match self {
+            Val::Scalar(_) => "scalar",
+            Val::Str(_) => "string",
+            Val::Vector(_) => "instant vector",
+            Val::Range(_) => "range vector",
+        }
+    }
+}
+
+/// Functions of Prometheus 2.42 that promql-parser (which tracks 3.x) no longer knows.
+fn register_2_42_functions() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        use parser::value::ValueType;
+        let _ = parser::register_extra_functions(vec![parser::Function::new(
+            "holt_winters",
+            vec![ValueType::Matrix, ValueType::Scalar, ValueType::Scalar],
+            0,
+            ValueType::Vector,
+            false,
+        )]);
+    });
+}
+
+/// Parses a query; errors carry the position where the parser or lexer knows it.
+pub fn parse(query: &str) -> Result<Expr, QueryError> {
+    register_2_42_functions();
+    parser::parse(query).map_err(|message| {
+        let position = error_position(query, &message);
+        QueryError::Parse { message, position }
+    })
+}
+
+/// promql-parser reports grammar errors without a position; find one: a position it names
+/// (`... at 12`), else the longest prefix that still lexes and parses as an incomplete
+/// query's start.
+fn error_position(query: &str, message: &str) -> Option<usize> {
+    let digits: String = message
+        .rsplit(|c: char| !c.is_ascii_digit())
+        .find(|s| !s.is_empty())
+        .unwrap_or("")
+        .to_string();
+    if message.contains(" at ")
+        && let Ok(p) = digits.parse::<usize>()
+        && p <= query.len()
+    {
+        return Some(p);
+    }
+    // Otherwise: the first prefix (by token boundaries) after which the lexer fails.
+    if parser::lexer(query).is_err() {
+        let mut end = 0;
+        for (i, _) in query.char_indices().skip(1) {
+            if parser::lexer(&query[..i]).is_err() {
+                return Some(end);
+            }
+            end = i;
+        }
+        return Some(end);
+    }
+    None
+}
+
+/// The engine: limits and Prometheus' defaults (5 m lookback, 1 m subquery step).
+#[derive(Debug, Clone)]
+pub struct Engine {
+    pub limits: Limits,
+    pub lookback_ms: i64,
+    pub default_subquery_step_ms: i64,
+}
+
+impl Default for Engine {
+    fn default() -> Self {
+        Self {
+            limits: Limits::default(),
+            lookback_ms: 5 * 60 * 1000,
+            default_subquery_step_ms: 60 * 1000,
+        }
+    }
+}
+
+impl Engine {
+    pub fn new(limits: Limits) -> Self {
+        Self {
+            limits,
+            ..Self::default()
+        }
+    }
+
+    /// `/api/v1/query`: the value of `query` at `t_ms`.
+    pub fn instant_query(
+        &self,
+        storage: &Storage,
+        query: &str,
+        t_ms: i64,
+    ) -> Result<Value, QueryError> {
+        let expr = parse(query)?;
+        self.instant(storage, &expr, t_ms)
+    }
+
+    pub fn instant(&self, storage: &Storage, expr: &Expr, t_ms: i64) -> Result<Value, QueryError> {
+        let ctx = Ctx::new(self, storage, t_ms, t_ms);
+        let v = ctx.eval(expr, t_ms)?;
+        Ok(match v {
+            Val::Scalar(v) => Value::Scalar { t: t_ms, v },
+            Val::Str(v) => Value::String { t: t_ms, v },
+            Val::Vector(s) => {
+                check_unique(&s)?;
+                Value::Vector(
+                    s.into_iter()
+                        .map(|s| Sample {
+                            labels: s.labels,
+                            t: t_ms,
+                            v: s.v,
+                        })
+                        .collect(),
+                )
+            }
+            Val::Range(r) => Value::Matrix(r.series),
+        })
+    }
+
+    /// `/api/v1/query_range`: one evaluation per step from `start` to `end` (inclusive).
+    pub fn range_query(
+        &self,
+        storage: &Storage,
+        query: &str,
+        start: i64,
+        end: i64,
+        step: i64,
+    ) -> Result<Value, QueryError> {
+        let expr = parse(query)?;
+        self.range(storage, &expr, start, end, step)
+    }
+
+    pub fn range(
+        &self,
+        storage: &Storage,
+        expr: &Expr,
+        start: i64,
+        end: i64,
+        step: i64,
+    ) -> Result<Value, QueryError> {
+        if step <= 0 {
+            return Err(QueryError::Eval(
+                "zero or negative query resolution step widths are not accepted. Try a positive integer".into(),
+            ));
+        }
+        if end < start {
+            return eval_err("end timestamp must not be before start time");
+        }
+        let steps = ((end - start) / step) as usize + 1;
+        if steps > self.limits.max_steps {
+            return Err(QueryError::Limit(format!(
+                "exceeded maximum resolution of {} points per timeseries. Try decreasing the query resolution (?step=XX)",
+                self.limits.max_steps
+            )));
+        }
+        let kind = expr_kind(expr);
+        if kind == "range vector" || kind == "string" {
+            return eval_err(format!(
+                "invalid expression type \"{kind}\" for range query, must be Scalar or instant Vector"
+            ));
+        }
+        let ctx = Ctx::new(self, storage, start, end);
+        let mut out: HashMap<Labels, Vec<(i64, f64)>> = HashMap::new();
+        let mut order: Vec<Labels> = Vec::new();
+        let mut t = start;
+        while t <= end {
+            match ctx.eval(expr, t)? {
+                Val::Scalar(v) => push_point(&mut out, &mut order, Labels::default(), t, v),
+                Val::Vector(samples) => {
+                    check_unique(&samples)?;
+                    for s in samples {
+                        push_point(&mut out, &mut order, s.labels, t, s.v);
+                    }
+                }
+                other => {
+                    return eval_err(format!(
+                        "invalid expression type \"{}\" for range query",
+                        other.kind()
+                    ));
+                }
+            }
+            t += step;
+        }
+        let mut series: Vec<Series> = order
+            .into_iter()
+            .map(|l| {
+                let points = out.remove(&l).unwrap_or_default();
+                Series { labels: l, points }
+            })
+            .collect();
+        series.sort_by(|a, b| a.labels.cmp(&b.labels));
+        Ok(Value::Matrix(series))
+    }
+}
+
+fn push_point(
+    out: &mut HashMap<Labels, Vec<(i64, f64)>>,
+    order: &mut Vec<Labels>,
+    labels: Labels,
+    t: i64,
+    v: f64,
+) {
+    match out.get_mut(&labels) {
+        Some(p) => p.push((t, v)),
+        None => {
+            order.push(labels.clone());
+            out.insert(labels, vec![(t, v)]);
+        }
+    }
+}
+
+/// Prometheus: "vector cannot contain metrics with the same labelset".
+pub(crate) fn check_unique(samples: &[Sample]) -> Result<(), QueryError> {
+    if samples.len() < 2 {
+        return Ok(());
+    }
+    let mut seen = std::collections::HashSet::with_capacity(samples.len());
+    for s in samples {
+        if !seen.insert(&s.labels) {
+            return eval_err("vector cannot contain metrics with the same labelset");
+        }
+    }
+    Ok(())
+}
+
+/// The static type of an expression, as Prometheus names it.
+pub fn expr_kind(expr: &Expr) -> &'static str {
+    match expr {
+        Expr::NumberLiteral(_) => "scalar",
+        Expr::StringLiteral(_) => "string",
+        Expr::VectorSelector(_) | Expr::Aggregate(_) => "instant vector",
+        Expr::MatrixSelector(_) | Expr::Subquery(_) => "range vector",
+        Expr::Paren(p) => expr_kind(&p.expr),
+        Expr::Unary(u) => expr_kind(&u.expr),
+        Expr::Binary(b) => {
+            if expr_kind(&b.lhs) == "scalar" && expr_kind(&b.rhs) == "scalar" {
+                "scalar"
+            } else {
+                "instant vector"
+            }
+        }
+        Expr::Call(c) => match c.func.return_type {
+            parser::value::ValueType::Scalar => "scalar",
+            parser::value::ValueType::String => "string",
+            parser::value::ValueType::Matrix => "range vector",
+            _ => "instant vector",
+        },
+        Expr::Extension(_) => "instant vector",
+    }
+}
+
+fn offset_ms(o: &Option<Offset>) -> i64 {
+    match o {
+        None => 0,
+        Some(Offset::Pos(d)) => d.as_millis() as i64,
+        Some(Offset::Neg(d)) => -(d.as_millis() as i64),
+    }
+}
+
+/// Inner results of subqueries, by (node, step time): range queries reuse them.
+type SubqueryCache = HashMap<(usize, i64), Rc<Vec<Sample>>>;
+
+pub(crate) struct Ctx<'a> {
+    engine: &'a Engine,
+    storage: &'a Storage,
+    start: i64,
+    end: i64,
+    samples: Cell<usize>,
+    deadline: Instant,
+    checks: Cell<u32>,
+    selections: RefCell<HashMap<usize, Rc<Vec<usize>>>>,
+    subqueries: RefCell<SubqueryCache>,
+}
+
+impl<'a> Ctx<'a> {
+    fn new(engine: &'a Engine, storage: &'a Storage, start: i64, end: i64) -> Self {
+        Self {
+            engine,
+            storage,
+            start,
+            end,
+            samples: Cell::new(0),
+            deadline: Instant::now() + engine.limits.timeout,
+            checks: Cell::new(0),
+            selections: RefCell::new(HashMap::new()),
+            subqueries: RefCell::new(HashMap::new()),
+        }
+    }
+
+    fn touch(&self, n: usize) -> Result<(), QueryError> {
+        let total = self.samples.get().saturating_add(n);
+        self.samples.set(total);
+        if total > self.engine.limits.max_samples {
+            return Err(QueryError::Limit(
+                "query processing would load too many samples into memory in query execution"
+                    .into(),
+            ));
+        }
+        let c = self.checks.get().wrapping_add(1);
+        self.checks.set(c);
+        if c.is_multiple_of(64) && Instant::now() > self.deadline {
+            return Err(QueryError::Timeout);
+        }
+        Ok(())
+    }
+
+    /// Where a selector or subquery looks: `@` (with `start()`/`end()`) or `ts`, minus offset.
+    fn ref_time(&self, at: &Option<AtModifier>, offset: &Option<Offset>, ts: i64) -> i64 {
+        let base = match at {
+            None => ts,
+            Some(AtModifier::Start) => self.start,
+            Some(AtModifier::End) => self.end,
+            Some(AtModifier::At(t)) => match t.duration_since(std::time::UNIX_EPOCH) {
+                Ok(d) => d.as_millis() as i64,
+                Err(e) => -(e.duration().as_millis() as i64),
+            },
+        };
+        base - offset_ms(offset)
+    }
+
+    fn select(&self, vs: &VectorSelector) -> Result<Rc<Vec<usize>>, QueryError> {
+        let key = vs as *const VectorSelector as usize;
+        if let Some(hit) = self.selections.borrow().get(&key) {
+            return Ok(hit.clone());
+        }
+        let mut base: Vec<Matcher> = vs.matchers.matchers.clone();
+        if let Some(name) = &vs.name {
+            base.push(Matcher::new(MatchOp::Equal, METRIC_NAME, name));
+        }
+        let alternatives: Vec<Vec<Matcher>> = if vs.matchers.or_matchers.is_empty() {
+            vec![base]
+        } else {
+            vs.matchers
+                .or_matchers
+                .iter()
+                .map(|alt| {
+                    let mut m = alt.clone();
+                    if let Some(name) = &vs.name {
+                        m.push(Matcher::new(MatchOp::Equal, METRIC_NAME, name));
+                    }
+                    m
+                })
+                .collect()
+        };
+        let found = self.storage.select(&alternatives);
+        if found.len() > self.engine.limits.max_series {
+            return Err(QueryError::Limit(format!(
+                "a selector matched {} series, over the limit of {}",
+                found.len(),
+                self.engine.limits.max_series
+            )));
+        }
+        let found = Rc::new(found);
+        self.selections.borrow_mut().insert(key, found.clone());
+        Ok(found)
+    }
+
+    /// Instant vector selector: each series' latest non-stale sample in
+    /// `[ref - lookback, ref]`, stamped with its own time.
+    fn vector_selector(&self, vs: &VectorSelector, ts: i64) -> Result<Vec<Sample>, QueryError> {
+        let t = self.ref_time(&vs.at, &vs.offset, ts);
+        let ids = self.select(vs)?;
+        let mut out = Vec::with_capacity(ids.len());
+        for &id in ids.iter() {
+            let s = self.storage.get(id);
+            let idx = s.samples.partition_point(|&(st, _)| st <= t);
+            if idx == 0 {
+                continue;
+            }
+            let (st, v) = s.samples[idx - 1];
+            if st < t - self.engine.lookback_ms || is_stale(v) {
+                continue;
+            }
+            out.push(Sample {
+                labels: s.labels.clone(),
+                t: st,
+                v,
+            });
+        }
+        self.touch(out.len())?;
+        Ok(out)
+    }
+
+    /// Range selector: each series' non-stale samples in `[ref - range, ref]`.
+    fn matrix_selector(
+        &self,
+        vs: &VectorSelector,
+        range_ms: i64,
+        ts: i64,
+    ) -> Result<RangeArg, QueryError> {
+        let end = self.ref_time(&vs.at, &vs.offset, ts);
+        let start = end - range_ms;
+        let ids = self.select(vs)?;
+        let mut series = Vec::new();
+        for &id in ids.iter() {
+            let s = self.storage.get(id);
+            let lo = s.samples.partition_point(|&(st, _)| st < start);
+            let hi = s.samples.partition_point(|&(st, _)| st <= end);
+            if lo >= hi {
+                continue;
+            }
+            let points: Vec<(i64, f64)> = s.samples[lo..hi]
+                .iter()
+                .copied()
+                .filter(|(_, v)| !is_stale(*v))
+                .collect();
+            self.touch(points.len())?;
+            if !points.is_empty() {
+                series.push(Series {
+                    labels: s.labels.clone(),
+                    points,
+                });
+            }
+        }
+        Ok(RangeArg {
+            series,
+            range_ms,
+            end_ms: end,
+        })
+    }
+
+    fn subquery(&self, sq: &SubqueryExpr, ts: i64) -> Result<RangeArg, QueryError> {
+        let range = sq.range.as_millis() as i64;
+        let step = sq
+            .step
+            .map(|d| d.as_millis() as i64)
+            .filter(|s| *s > 0)
+            .unwrap_or(self.engine.default_subquery_step_ms);
+        let end = self.ref_time(&sq.at, &sq.offset, ts);
+        let start = end - range;
+        // First step-aligned time at or after `start` (Go's truncating division).
+        let mut t = step * (start / step);
+        if t < start {
+            t += step;
+        }
+        let key = sq as *const SubqueryExpr as usize;
+        let mut out: HashMap<Labels, Vec<(i64, f64)>> = HashMap::new();
+        let mut order = Vec::new();
+        while t <= end {
+            let cached = self.subqueries.borrow().get(&(key, t)).cloned();
+            let samples = match cached {
+                Some(s) => s,
+                None => {
+                    let s = match self.eval(&sq.expr, t)? {
+                        Val::Vector(v) => v,
+                        Val::Scalar(v) => vec![Sample {
+                            labels: Labels::default(),
+                            t,
+                            v,
+                        }],
+                        other => {
+                            return eval_err(format!(
+                                "subquery is only allowed on instant vector, got {}",
+                                other.kind()
+                            ));
+                        }
+                    };
+                    self.touch(s.len())?;
+                    let s = Rc::new(s);
+                    self.subqueries.borrow_mut().insert((key, t), s.clone());
+                    s
+                }
+            };
+            for s in samples.iter() {
+                push_point(&mut out, &mut order, s.labels.clone(), t, s.v);
+            }
+            t += step;
+        }
+        let series = order
+            .into_iter()
+            .map(|l| {
+                let points = out.remove(&l).unwrap_or_default();
+                Series { labels: l, points }
+            })
+            .collect();
+        Ok(RangeArg {
+            series,
+            range_ms: range,
+            end_ms: end,
+        })
+    }
+
+    pub(crate) fn eval(&self, expr: &Expr, ts: i64) -> Result<Val, QueryError> {
+        match expr {
+            Expr::NumberLiteral(n) => Ok(Val::Scalar(n.val)),
+            Expr::StringLiteral(s) => Ok(Val::Str(s.val.clone())),
+            Expr::Paren(p) => self.eval(&p.expr, ts),
+            Expr::VectorSelector(vs) => Ok(Val::Vector(self.vector_selector(vs, ts)?)),
+            Expr::MatrixSelector(ms) => Ok(Val::Range(self.matrix_selector(
+                &ms.vs,
+                ms.range.as_millis() as i64,
+                ts,
+            )?)),
+            Expr::Subquery(sq) => Ok(Val::Range(self.subquery(sq, ts)?)),
+            Expr::Unary(u) => match self.eval(&u.expr, ts)? {
+                Val::Scalar(v) => Ok(Val::Scalar(-v)),
+                Val::Vector(v) => Ok(Val::Vector(
+                    v.into_iter()
+                        .map(|s| Sample {
+                            labels: s.labels.without_name(),
+                            t: s.t,
+                            v: -s.v,
+                        })
+                        .collect(),
+                )),
+                other => eval_err(format!("unary minus on {}", other.kind())),
+            },
+            Expr::Binary(b) => self.binary(b, ts),
+            Expr::Aggregate(a) => self.aggregate(a, ts),
+            Expr::Call(c) => {
+                let mut args = Vec::with_capacity(c.args.args.len());
+                for a in &c.args.args {
+                    // timestamp() of a selector sees the samples' own times.
+                    args.push(self.eval(a, ts)?);
+                }
+                functions::call(c.func.name, &c.args.args, args, ts)
+            }
+            Expr::Extension(_) => eval_err("extension expressions are not supported"),
+        }
+    }
+
+    fn binary(&self, b: &BinaryExpr, ts: i64) -> Result<Val, QueryError> {
+        let op = b.op.to_string();
+        let return_bool = b.modifier.as_ref().is_some_and(|m| m.return_bool);
+        let lhs = self.eval(&b.lhs, ts)?;
+        // `and`/`unless` with an empty left side: the right side cannot matter, but Prometheus
+        // evaluates it anyway (errors still surface), so do the same.
+        let rhs = self.eval(&b.rhs, ts)?;
+        match (lhs, rhs) {
+            (Val::Scalar(l), Val::Scalar(r)) => {
+                let (v, keep) = scalar_op(&op, l, r)?;
+                if is_comparison(&op) {
+                    if !return_bool {
+                        return eval_err("comparisons between scalars must use BOOL modifier");
+                    }
+                    return Ok(Val::Scalar(if keep { 1.0 } else { 0.0 }));
+                }
+                Ok(Val::Scalar(v))
+            }
+            (Val::Vector(v), Val::Scalar(s)) => {
+                Ok(Val::Vector(vector_scalar(&op, v, s, false, return_bool)?))
+            }
+            (Val::Scalar(s), Val::Vector(v)) => {
+                Ok(Val::Vector(vector_scalar(&op, v, s, true, return_bool)?))
+            }
+            (Val::Vector(l), Val::Vector(r)) => {
+                let card = b
+                    .modifier
+                    .as_ref()
+                    .map(|m| m.card.clone())
+                    .unwrap_or(VectorMatchCardinality::OneToOne);
+                let matching = b.modifier.as_ref().and_then(|m| m.matching.clone());
+                match op.as_str() {
+                    "and" | "or" | "unless" => Ok(Val::Vector(set_op(&op, l, r, &matching))),
+                    _ => Ok(Val::Vector(vector_vector(
+                        &op,
+                        l,
+                        r,
+                        &card,
+                        &matching,
+                        return_bool,
+                    )?)),
+                }
+            }
+            (l, r) => eval_err(format!(
+                "binary expression must contain only scalar and instant vector types, got {} {op} {}",
+                l.kind(),
+                r.kind()
+            )),
+        }
+    }
+
+    fn aggregate(&self, a: &AggregateExpr, ts: i64) -> Result<Val, QueryError> {
+        let op = a.op.to_string();
+        let param = match &a.param {
+            Some(p) => Some(self.eval(p, ts)?),
+            None => None,
+        };
+        let input = match self.eval(&a.expr, ts)? {
+            Val::Vector(v) => v,
+            other => {
+                return eval_err(format!(
+                    "expected type instant vector in aggregation expression, got {}",
+                    other.kind()
+                ));
+            }
+        };
+        crate::aggregate::aggregate(&op, param, input, &a.modifier).map(Val::Vector)
+    }
+}
+
+/// Arithmetic drops the metric name; comparisons (without `bool`) and `atan2` keep it, as in
+/// Prometheus 2.42.
+fn drops_name(op: &str) -> bool {
+    matches!(op, "+" | "-" | "*" | "/" | "%" | "^")
+}
+
+pub(crate) fn is_comparison(op: &str) -> bool {
+    matches!(op, "==" | "!=" | ">" | "<" | ">=" | "<=")
+}
+
+/// `(value, keep)` of `l op r`: arithmetic keeps always; comparisons keep when true, with
+/// the left value.
+pub(crate) fn scalar_op(op: &str, l: f64, r: f64) -> Result<(f64, bool), QueryError> {
+    Ok(match op {
+        "+" => (l + r, true),
+        "-" => (l - r, true),
+        "*" => (l * r, true),
+        "/" => (l / r, true),
+        "%" => (l % r, true),
+        "^" => (l.powf(r), true),
+        "atan2" => (l.atan2(r), true),
+        "==" => (l, l == r),
+        "!=" => (l, l != r),
+        ">" => (l, l > r),
+        "<" => (l, l < r),
+        ">=" => (l, l >= r),
+        "<=" => (l, l <= r),
+        other => return eval_err(format!("operator {other:?} not allowed here")),
+    })
+}
+
+fn vector_scalar(
+    op: &str,
+    v: Vec<Sample>,
+    s: f64,
+    scalar_left: bool,
+    return_bool: bool,
+) -> Result<Vec<Sample>, QueryError> {
+    if matches!(op, "and" | "or" | "unless") {
+        return eval_err(format!(
+            "set operator {op:?} not allowed in binary scalar expression"
+        ));
+    }
+    let comparison = is_comparison(op);
+    let mut out = Vec::with_capacity(v.len());
+    for x in v {
+        let (l, r) = if scalar_left { (s, x.v) } else { (x.v, s) };
+        let (mut value, keep) = scalar_op(op, l, r)?;
+        if comparison && scalar_left {
+            value = r; // the vector's value is kept, even on the right
+        }
+        if return_bool {
+            value = if keep { 1.0 } else { 0.0 };
+        } else if !keep {
+            continue;
+        }
+        let labels = if drops_name(op) || return_bool {
+            x.labels.without_name()
+        } else {
+            x.labels
+        };
+        out.push(Sample {
+            labels,
+            t: x.t,
+            v: value,
+        });
+    }
+    Ok(out)
+}
+
+/// The labels two sides are matched on.
+fn signature(l: &Labels, matching: &Option<LabelModifier>) -> Labels {
+    match matching {
+        Some(LabelModifier::Include(on)) => l.keep(&on.labels),
+        Some(LabelModifier::Exclude(ign)) => l.drop(&ign.labels).without_name(),
+        None => l.without_name(),
+    }
+}
+
+fn set_op(
+    op: &str,
+    l: Vec<Sample>,
+    r: Vec<Sample>,
+    matching: &Option<LabelModifier>,
+) -> Vec<Sample> {
+    let rsigs: std::collections::HashSet<Labels> =
+        r.iter().map(|s| signature(&s.labels, matching)).collect();
+    match op {
+        "and" => l
+            .into_iter()
+            .filter(|s| rsigs.contains(&signature(&s.labels, matching)))
+            .collect(),
+        "unless" => l
+            .into_iter()
+            .filter(|s| !rsigs.contains(&signature(&s.labels, matching)))
+            .collect(),
+        _ => {
+            let lsigs: std::collections::HashSet<Labels> =
+                l.iter().map(|s| signature(&s.labels, matching)).collect();
+            let mut out = l;
+            out.extend(
+                r.into_iter()
+                    .filter(|s| !lsigs.contains(&signature(&s.labels, matching))),
+            );
+            out
+        }
+    }
+}
+
+fn vector_vector(
+    op: &str,
+    l: Vec<Sample>,
+    r: Vec<Sample>,
+    card: &VectorMatchCardinality,
+    matching: &Option<LabelModifier>,
+    return_bool: bool,
+) -> Result<Vec<Sample>, QueryError> {
+    // group_right swaps the sides so the "many" side is always on the left.
+    let (many, one, swapped, include) = match card {
+        VectorMatchCardinality::OneToMany(inc) => (r, l, true, inc.labels.clone()),
+        VectorMatchCardinality::ManyToOne(inc) => (l, r, false, inc.labels.clone()),
+        _ => (l, r, false, Vec::new()),
+    };
+    let one_to_one = matches!(
+        card,
+        VectorMatchCardinality::OneToOne | VectorMatchCardinality::ManyToMany
+    );
+    let mut right: HashMap<Labels, &Sample> = HashMap::with_capacity(one.len());
+    for s in &one {
+        let sig = signature(&s.labels, matching);
+        if let Some(prev) = right.insert(sig.clone(), s) {
+            let side = if swapped { "left" } else { "right" };
+            return eval_err(format!(
+                "found duplicate series for the match group {sig} on the {side} hand-side of the operation: [{}, {}];many-to-many matching not allowed: matching labels must be unique on one side",
+                prev.labels, s.labels
+            ));
+        }
+    }
+    let mut matched_one_to_one: HashMap<Labels, Labels> = HashMap::new();
+    let mut out = Vec::new();
+    let mut seen_out: std::collections::HashSet<Labels> = std::collections::HashSet::new();
+    for ls in many {
+        let sig = signature(&ls.labels, matching);
+        let Some(rs) = right.get(&sig) else { continue };
+        let (lv, rv) = if swapped { (rs.v, ls.v) } else { (ls.v, rs.v) };
+        let (mut value, keep) = scalar_op(op, lv, rv)?;
+        if return_bool {
+            value = if keep { 1.0 } else { 0.0 };
+        } else if !keep {
+            continue;
+        }
+        if one_to_one
+            && matched_one_to_one
+                .insert(sig.clone(), ls.labels.clone())
+                .is_some()
+        {
+            return eval_err(
+                "multiple matches for labels: many-to-one matching must be explicit (group_left/group_right)",
+            );
+        }
+        // Result labels.
+        let mut labels = if drops_name(op) || return_bool {
+            ls.labels.without_name()
+        } else {
+            ls.labels.clone()
+        };
+        if one_to_one {
+            labels = match matching {
+                Some(LabelModifier::Include(on)) => labels.keep(&on.labels),
+                Some(LabelModifier::Exclude(ign)) => labels.drop(&ign.labels),
+                None => labels,
+            };
+        }
+        for name in &include {
+            match rs.labels.get(name) {
+                Some(v) => labels.set(name, v),
+                None => labels.remove(name),
+            }
+        }
+        if !one_to_one && !seen_out.insert(labels.clone()) {
+            return eval_err(
+                "multiple matches for labels: grouping labels must ensure unique matches",
+            );
+        }
+        out.push(Sample {
+            labels,
+            t: ls.t,
+            v: value,
+        });
+    }
+    Ok(out)
+}
