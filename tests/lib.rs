@@ -470,3 +470,26 @@ fn dechunk(mut body: &str) -> String {
     }
     out
 }
+
+/// Prometheus' `histogram_quantile` on classic buckets (linear interpolation inside the
+/// bucket, lowest bucket from 0), for checking its answer from the server's own buckets.
+pub fn classic_quantile(q: f64, buckets: &[(f64, f64)]) -> f64 {
+    let total = buckets.last().map(|b| b.1).unwrap_or(0.0);
+    let rank = q * total;
+    let mut prev = (0.0, 0.0);
+    for &(le, count) in buckets {
+        if count >= rank {
+            if le.is_infinite() {
+                return prev.0;
+            }
+            let lower = if prev.0 == 0.0 && le <= 0.0 {
+                le
+            } else {
+                prev.0
+            };
+            return lower + (le - lower) * (rank - prev.1) / (count - prev.1);
+        }
+        prev = (le, count);
+    }
+    f64::NAN
+}

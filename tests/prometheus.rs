@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use lookout_tests::{
-    TempDir, free_port, get, parse_exposition, prom_query, run_lookout, start_prometheus,
+    TempDir, classic_quantile, free_port, get, parse_exposition, prom_query, run_lookout, start_prometheus,
     start_pushgateway, start_server, wait_for,
 };
 
@@ -21,29 +21,6 @@ fn exposition_counts(text: &str, name: &str) -> BTreeMap<String, f64> {
         }
     }
     out
-}
-
-/// Prometheus' `histogram_quantile` on classic buckets (linear interpolation inside the
-/// bucket, lowest bucket from 0), for checking its answer from the server's own buckets.
-fn quantile(q: f64, buckets: &[(f64, f64)]) -> f64 {
-    let total = buckets.last().map(|b| b.1).unwrap_or(0.0);
-    let rank = q * total;
-    let mut prev = (0.0, 0.0);
-    for &(le, count) in buckets {
-        if count >= rank {
-            if le.is_infinite() {
-                return prev.0;
-            }
-            let lower = if prev.0 == 0.0 && le <= 0.0 {
-                le
-            } else {
-                prev.0
-            };
-            return lower + (le - lower) * (rank - prev.1) / (count - prev.1);
-        }
-        prev = (le, count);
-    }
-    f64::NAN
 }
 
 #[test]
@@ -163,7 +140,7 @@ fn seed_queries_return_the_right_numbers() {
         })
         .collect();
     buckets.sort_by(|a, b| a.0.total_cmp(&b.0));
-    let want = quantile(0.9, &buckets);
+    let want = classic_quantile(0.9, &buckets);
     let got = r[0].1;
     assert!(
         (got - want).abs() <= 1e-6 * want.abs().max(1e-9),

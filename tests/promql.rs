@@ -13,7 +13,9 @@ use std::time::Duration;
 use lookout_promql::testlang::almost_equal;
 use lookout_promql::value::{ApiResponse, QueryData};
 use lookout_promql::{Engine, Labels, Storage};
-use lookout_tests::{TempDir, free_port, start_prometheus, tests_dir};
+use lookout_metrics::{Format, INFERENCE_BUCKETS, Metrics, Observation, Runtime};
+use lookout_promql::Scraper;
+use lookout_tests::{TempDir, classic_quantile, free_port, start_prometheus, tests_dir};
 
 const STEP_MS: i64 = 15_000;
 const POINTS: i64 = 241; // one hour at 15 s
@@ -611,4 +613,82 @@ fn promql_test_files_pass() {
         .and_then(|n| n.parse().ok())
         .unwrap_or(0);
     assert!(last.ends_with(", 0 failed") && passed >= 150, "{last}");
+}
+
+/// The page's own metrics, scraped into the store every 15 s the way Prometheus would, answer
+/// the seed's five queries with the numbers the recorder saw.
+#[test]
+fn seed_queries_on_scraped_metrics() {
+    let labels = lookout_model::LABELS;
+    let metrics = Metrics::new(Runtime::BrowserCpu, "page-1", &labels);
+    let mut storage = Storage::new();
+    let mut scraper = Scraper::new(15_000, &[("job", "lookout"), ("instance", metrics.instance())]);
+    // Cumulative per-label counts and inference-time bucket counts at every scrape.
+    let mut counts: Vec<BTreeMap<&str, f64>> = Vec::new();
+    let mut buckets: Vec<Vec<f64>> = Vec::new();
+    let mut per_label: BTreeMap<&str, f64> = BTreeMap::new();
+    let mut per_bucket = vec![0.0; INFERENCE_BUCKETS.len() + 1];
+    for step in 0..=40usize {
+        for k in 0..(step % 4 + step % 3) {
+            let label = labels[(step * 3 + k) % labels.len()];
+            let secs = 0.0004 * ((step + k) % 9 + 1) as f64;
+            metrics.record(&Observation {
+                label,
+                confidence: 0.5,
+                inference_seconds: secs,
+                input: None,
+            });
+            *per_label.entry(label).or_insert(0.0) += 1.0;
+            for (b, ub) in INFERENCE_BUCKETS.iter().chain([f64::INFINITY].iter()).enumerate() {
+                if secs <= *ub {
+                    per_bucket[b] += 1.0;
+                }
+            }
+        }
+        counts.push(per_label.clone());
+        buckets.push(per_bucket.clone());
+        scraper
+            .scrape(&mut storage, &metrics.encode(Format::Text), step as i64 * 15_000)
+            .expect("scrape");
+    }
+    let engine = Engine::default();
+    let t = 600_000;
+    let vector = |q: &str| -> Vec<(Labels, f64)> {
+        match engine.instant_query(&storage, q, t) {
+            Ok(lookout_promql::Value::Vector(v)) => v.into_iter().map(|s| (s.labels, s.v)).collect(),
+            other => panic!("{q}: {other:?}"),
+        }
+    };
+    let total: f64 = per_label.values().sum();
+    assert!(total > 50.0);
+    let one = |q: &str, label: &str, value: &str| {
+        let r = vector(q);
+        assert_eq!(r.len(), 1, "{q}: {r:?}");
+        assert_eq!(r[0].0.get(label), Some(value), "{q}");
+        r[0].1
+    };
+    assert_eq!(one("sum by (instance) (prediction_value_total)", "instance", "page-1"), total);
+    assert_eq!(one("sum by (instance) (inference_time_count)", "instance", "page-1"), total);
+    for (l, v) in vector("sum by (label) (prediction_value_total)") {
+        let label = l.get("label").expect("label");
+        assert_eq!(v, per_label.get(label).copied().unwrap_or(0.0), "{label}");
+    }
+    // Samples sit on both edges of the 1 m window: the rate is the plain difference / 60.
+    for (l, v) in vector("sum by (label) (rate(prediction_value_total[1m]))") {
+        let label = l.get("label").expect("label");
+        let at = |i: usize| counts[i].get(label).copied().unwrap_or(0.0);
+        let want = (at(40) - at(36)) / 60.0;
+        assert!(almost_equal(v, want), "{label}: {v} vs {want}");
+    }
+    let r = vector("histogram_quantile(0.9, sum by (job, le) (rate(inference_time_bucket[5m])))");
+    assert_eq!(r.len(), 1, "{r:?}");
+    assert_eq!(r[0].0.get("job"), Some("lookout"));
+    let rates: Vec<(f64, f64)> = INFERENCE_BUCKETS
+        .iter()
+        .chain([f64::INFINITY].iter())
+        .enumerate()
+        .map(|(b, ub)| (*ub, (buckets[40][b] - buckets[20][b]) / 300.0))
+        .collect();
+    let want = classic_quantile(0.9, &rates);
+    assert!(almost_equal(r[0].1, want), "p90 {} vs {want}", r[0].1);
 }

@@ -81,6 +81,8 @@ pub(crate) fn eval_err<T>(msg: impl Into<String>) -> Result<T, QueryError> {
 #[derive(Debug, Clone)]
 pub struct RangeArg {
     pub series: Vec<Series>,
+    /// Each series' labels without `__name__`, in the same order.
+    pub dropped: Vec<Labels>,
     pub range_ms: i64,
     /// End of the window (evaluation time, or `@`, minus `offset`).
     pub end_ms: i64,
@@ -130,33 +132,40 @@ pub fn parse(query: &str) -> Result<Expr, QueryError> {
     })
 }
 
-/// promql-parser reports grammar errors without a position; find one: a position it names
-/// (`... at 12`), else the longest prefix that still lexes and parses as an incomplete
-/// query's start.
+/// promql-parser reports grammar errors without a position; find one for the editor: where
+/// the lexer stops, else where the longest parseable prefix ends (the next token is the
+/// unexpected one), else the end when only closing brackets are missing.
 fn error_position(query: &str, message: &str) -> Option<usize> {
-    let digits: String = message
-        .rsplit(|c: char| !c.is_ascii_digit())
-        .find(|s| !s.is_empty())
-        .unwrap_or("")
-        .to_string();
-    if message.contains(" at ")
-        && let Ok(p) = digits.parse::<usize>()
-        && p <= query.len()
-    {
-        return Some(p);
+    let _ = message;
+    if query.len() > 4096 {
+        return None; // the search below is quadratic; editors send short queries
     }
-    // Otherwise: the first prefix (by token boundaries) after which the lexer fails.
-    if parser::lexer(query).is_err() {
-        let mut end = 0;
-        for (i, _) in query.char_indices().skip(1) {
-            if parser::lexer(&query[..i]).is_err() {
-                return Some(end);
-            }
-            end = i;
+    for closers in [")", "]", "}", "])", ")]", "))", ")))"] {
+        if parser::parse(&format!("{query}{closers}")).is_ok() {
+            return Some(query.len());
         }
-        return Some(end);
     }
-    None
+    if parser::lexer(query).is_err() {
+        // The longest prefix that still lexes ends where the bad token starts.
+        let longest = query
+            .char_indices()
+            .map(|(i, _)| i)
+            .filter(|&i| i > 0 && parser::lexer(&query[..i]).is_ok())
+            .max()
+            .unwrap_or(0);
+        return Some(longest);
+    }
+    let boundaries: Vec<usize> = query
+        .char_indices()
+        .filter(|&(i, c)| i > 0 && (c.is_whitespace() || "(){}[],".contains(c)))
+        .map(|(i, _)| i)
+        .collect();
+    let longest = boundaries
+        .iter()
+        .rev()
+        .find(|&&i| parser::parse(&query[..i]).is_ok())?;
+    let rest = &query[*longest..];
+    Some(*longest + (rest.len() - rest.trim_start().len()))
 }
 
 /// The engine: limits and Prometheus' defaults (5 m lookback, 1 m subquery step).
@@ -198,6 +207,7 @@ impl Engine {
 
     pub fn instant(&self, storage: &Storage, expr: &Expr, t_ms: i64) -> Result<Value, QueryError> {
         let ctx = Ctx::new(self, storage, t_ms, t_ms);
+        ctx.batch_range_functions(expr, t_ms, t_ms, 1)?;
         let v = ctx.eval(expr, t_ms)?;
         Ok(match v {
             Val::Scalar(v) => Value::Scalar { t: t_ms, v },
@@ -261,16 +271,15 @@ impl Engine {
             ));
         }
         let ctx = Ctx::new(self, storage, start, end);
-        let mut out: HashMap<Labels, Vec<(i64, f64)>> = HashMap::new();
-        let mut order: Vec<Labels> = Vec::new();
+        ctx.batch_range_functions(expr, start, end, step)?;
+        let mut out = Collector::default();
         let mut t = start;
         while t <= end {
             match ctx.eval(expr, t)? {
-                Val::Scalar(v) => push_point(&mut out, &mut order, Labels::default(), t, v),
+                Val::Scalar(v) => out.push(Labels::default(), t, v)?,
                 Val::Vector(samples) => {
-                    check_unique(&samples)?;
                     for s in samples {
-                        push_point(&mut out, &mut order, s.labels, t, s.v);
+                        out.push(s.labels, t, s.v)?;
                     }
                 }
                 other => {
@@ -282,31 +291,55 @@ impl Engine {
             }
             t += step;
         }
-        let mut series: Vec<Series> = order
-            .into_iter()
-            .map(|l| {
-                let points = out.remove(&l).unwrap_or_default();
-                Series { labels: l, points }
-            })
-            .collect();
+        let mut series = out.series;
         series.sort_by(|a, b| a.labels.cmp(&b.labels));
         Ok(Value::Matrix(series))
     }
 }
 
-fn push_point(
-    out: &mut HashMap<Labels, Vec<(i64, f64)>>,
-    order: &mut Vec<Labels>,
-    labels: Labels,
-    t: i64,
-    v: f64,
-) {
-    match out.get_mut(&labels) {
-        Some(p) => p.push((t, v)),
-        None => {
-            order.push(labels.clone());
-            out.insert(labels, vec![(t, v)]);
+/// Gathers (labels, t, v) into series, in first-seen order. Label sets shared between steps
+/// (the same `Arc`) are found by address before falling back to hashing their content; the
+/// registered label sets are kept alive, so an address is never reused.
+#[derive(Default)]
+struct Collector {
+    by_ptr: HashMap<usize, usize>,
+    by_content: HashMap<Labels, usize>,
+    series: Vec<Series>,
+    keep_alive: Vec<Labels>,
+}
+
+impl Collector {
+    /// Adds a point; `Err` when the series already has one at `t` (a duplicate label set).
+    fn push(&mut self, labels: Labels, t: i64, v: f64) -> Result<(), QueryError> {
+        let ptr = labels.ptr();
+        let idx = match self.by_ptr.get(&ptr) {
+            Some(&i) => i,
+            None => {
+                let i = match self.by_content.get(&labels) {
+                    Some(&i) => i,
+                    None => {
+                        self.by_content.insert(labels.clone(), self.series.len());
+                        self.series.push(Series {
+                            labels: labels.clone(),
+                            points: Vec::new(),
+                        });
+                        self.series.len() - 1
+                    }
+                };
+                // Fresh label sets every step (aggregation results) would only grow this.
+                if self.by_ptr.len() < 4 * self.series.len() + 1024 {
+                    self.by_ptr.insert(ptr, i);
+                    self.keep_alive.push(labels);
+                }
+                i
+            }
+        };
+        let points = &mut self.series[idx].points;
+        if points.last().is_some_and(|p| p.0 == t) {
+            return eval_err("vector cannot contain metrics with the same labelset");
         }
+        points.push((t, v));
+        Ok(())
     }
 }
 
@@ -371,6 +404,8 @@ pub(crate) struct Ctx<'a> {
     checks: Cell<u32>,
     selections: RefCell<HashMap<usize, Rc<Vec<usize>>>>,
     subqueries: RefCell<SubqueryCache>,
+    /// Range-vector function calls computed for every step of a range query at once.
+    batched: RefCell<SubqueryCache>,
 }
 
 impl<'a> Ctx<'a> {
@@ -385,6 +420,7 @@ impl<'a> Ctx<'a> {
             checks: Cell::new(0),
             selections: RefCell::new(HashMap::new()),
             subqueries: RefCell::new(HashMap::new()),
+            batched: RefCell::new(HashMap::new()),
         }
     }
 
@@ -493,6 +529,7 @@ impl<'a> Ctx<'a> {
         let start = end - range_ms;
         let ids = self.select(vs)?;
         let mut series = Vec::new();
+        let mut dropped = Vec::new();
         for &id in ids.iter() {
             let s = self.storage.get(id);
             let lo = s.samples.partition_point(|&(st, _)| st < start);
@@ -511,10 +548,12 @@ impl<'a> Ctx<'a> {
                     labels: s.labels.clone(),
                     points,
                 });
+                dropped.push(s.labels_no_name.clone());
             }
         }
         Ok(RangeArg {
             series,
+            dropped,
             range_ms,
             end_ms: end,
         })
@@ -535,8 +574,7 @@ impl<'a> Ctx<'a> {
             t += step;
         }
         let key = sq as *const SubqueryExpr as usize;
-        let mut out: HashMap<Labels, Vec<(i64, f64)>> = HashMap::new();
-        let mut order = Vec::new();
+        let mut out = Collector::default();
         while t <= end {
             let cached = self.subqueries.borrow().get(&(key, t)).cloned();
             let samples = match cached {
@@ -563,22 +601,152 @@ impl<'a> Ctx<'a> {
                 }
             };
             for s in samples.iter() {
-                push_point(&mut out, &mut order, s.labels.clone(), t, s.v);
+                out.push(s.labels.clone(), t, s.v)?;
             }
             t += step;
         }
-        let series = order
-            .into_iter()
-            .map(|l| {
-                let points = out.remove(&l).unwrap_or_default();
-                Series { labels: l, points }
-            })
-            .collect();
+        let series = out.series;
+        let dropped = series.iter().map(|s| s.labels.without_name()).collect();
         Ok(RangeArg {
             series,
+            dropped,
             range_ms: range,
             end_ms: end,
         })
+    }
+
+    /// For a range query: every `f(selector[range])` call whose value depends on the window
+    /// alone (`rate`, `*_over_time`, …; see `functions::kernel`) is computed for all steps in
+    /// one pass per series, the window sliding forward, without copying samples. Calls inside
+    /// subqueries are left to the per-step path.
+    fn batch_range_functions(
+        &self,
+        expr: &Expr,
+        start: i64,
+        end: i64,
+        step: i64,
+    ) -> Result<(), QueryError> {
+        match expr {
+            Expr::Paren(p) => self.batch_range_functions(&p.expr, start, end, step),
+            Expr::Unary(u) => self.batch_range_functions(&u.expr, start, end, step),
+            Expr::Binary(b) => {
+                self.batch_range_functions(&b.lhs, start, end, step)?;
+                self.batch_range_functions(&b.rhs, start, end, step)
+            }
+            Expr::Aggregate(a) => {
+                if let Some(p) = &a.param {
+                    self.batch_range_functions(p, start, end, step)?;
+                }
+                self.batch_range_functions(&a.expr, start, end, step)
+            }
+            Expr::Subquery(sq) => {
+                // The inner expression runs on its own step grid, aligned to absolute time,
+                // covering every outer step's window.
+                let range = sq.range.as_millis() as i64;
+                let sstep = sq
+                    .step
+                    .map(|d| d.as_millis() as i64)
+                    .filter(|s| *s > 0)
+                    .unwrap_or(self.engine.default_subquery_step_ms);
+                let (a, b) = (
+                    self.ref_time(&sq.at, &sq.offset, start),
+                    self.ref_time(&sq.at, &sq.offset, end),
+                );
+                let (lo, hi) = (a.min(b) - range, a.max(b));
+                let mut first = sstep * (lo / sstep);
+                if first < lo {
+                    first += sstep;
+                }
+                if first > hi {
+                    return Ok(());
+                }
+                self.batch_range_functions(&sq.expr, first, hi - (hi - first) % sstep, sstep)
+            }
+            Expr::Call(c) => {
+                if let (Some((keep_name, kernel)), [arg]) =
+                    (functions::kernel(c.func.name), c.args.args.as_slice())
+                    && let Expr::MatrixSelector(ms) = arg.as_ref()
+                {
+                    return self.batch_call(c, ms, keep_name, kernel, start, end, step);
+                }
+                for a in &c.args.args {
+                    self.batch_range_functions(a, start, end, step)?;
+                }
+                Ok(())
+            }
+            _ => Ok(()),
+        }
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn batch_call(
+        &self,
+        c: &parser::Call,
+        ms: &parser::MatrixSelector,
+        keep_name: bool,
+        kernel: functions::Kernel,
+        start: i64,
+        end: i64,
+        step: i64,
+    ) -> Result<(), QueryError> {
+        let ids = self.select(&ms.vs)?;
+        let steps = ((end - start) / step + 1) as usize;
+        // Bound the memory held at once; larger queries take the per-step path.
+        if steps.saturating_mul(ids.len()) > 4_000_000 {
+            return Ok(());
+        }
+        let range = ms.range.as_millis() as i64;
+        let mut outs: Vec<Vec<Sample>> = (0..steps).map(|_| Vec::new()).collect();
+        let mut filtered = Vec::new();
+        for &id in ids.iter() {
+            let s = self.storage.get(id);
+            let samples = &s.samples;
+            let (mut lo, mut hi) = (0usize, 0usize);
+            for (si, out) in outs.iter_mut().enumerate() {
+                let t = start + si as i64 * step;
+                let w_end = self.ref_time(&ms.vs.at, &ms.vs.offset, t);
+                let w_start = w_end - range;
+                while lo < samples.len() && samples[lo].0 < w_start {
+                    lo += 1;
+                }
+                hi = hi.max(lo);
+                while hi < samples.len() && samples[hi].0 <= w_end {
+                    hi += 1;
+                }
+                let window = &samples[lo..hi];
+                if window.is_empty() {
+                    continue;
+                }
+                self.touch(window.len())?;
+                let value = if window.iter().any(|p| is_stale(p.1)) {
+                    filtered.clear();
+                    filtered.extend(window.iter().copied().filter(|p| !is_stale(p.1)));
+                    if filtered.is_empty() {
+                        continue;
+                    }
+                    kernel(&filtered, range, w_end)
+                } else {
+                    kernel(window, range, w_end)
+                };
+                if let Some(v) = value {
+                    out.push(Sample {
+                        labels: if keep_name {
+                            s.labels.clone()
+                        } else {
+                            s.labels_no_name.clone()
+                        },
+                        t,
+                        v,
+                    });
+                }
+            }
+        }
+        let key = c as *const parser::Call as usize;
+        let mut cache = self.batched.borrow_mut();
+        for (si, out) in outs.into_iter().enumerate() {
+            cache.insert((key, start + si as i64 * step), Rc::new(out));
+        }
+        Ok(())
     }
 
     pub(crate) fn eval(&self, expr: &Expr, ts: i64) -> Result<Val, QueryError> {
@@ -609,6 +777,10 @@ impl<'a> Ctx<'a> {
             Expr::Binary(b) => self.binary(b, ts),
             Expr::Aggregate(a) => self.aggregate(a, ts),
             Expr::Call(c) => {
+                let key = (c as *const parser::Call as usize, ts);
+                if let Some(hit) = self.batched.borrow_mut().remove(&key) {
+                    return Ok(Val::Vector(Rc::try_unwrap(hit).unwrap_or_else(|rc| (*rc).clone())));
+                }
                 let mut args = Vec::with_capacity(c.args.args.len());
                 for a in &c.args.args {
                     // timestamp() of a selector sees the samples' own times.
@@ -881,4 +1053,62 @@ fn vector_vector(
         });
     }
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::labels::Labels;
+
+    fn storage(series: usize, points: i64) -> Storage {
+        let mut s = Storage::new();
+        for i in 0..series {
+            let l = Labels::from_pairs(&[("__name__", "m"), ("i", &i.to_string())]);
+            for t in 0..points {
+                s.append(&l, t * 15_000, t as f64).expect("append");
+            }
+        }
+        s
+    }
+
+    #[test]
+    fn limits_are_errors_not_hangs() {
+        let s = storage(50, 240);
+        let tight = |f: fn(&mut Limits)| {
+            let mut l = Limits::default();
+            f(&mut l);
+            Engine::new(l)
+        };
+        let e = tight(|l| l.max_samples = 1_000);
+        assert!(matches!(
+            e.instant_query(&s, "sum(rate(m[1h]))", 3_600_000),
+            Err(QueryError::Limit(_))
+        ));
+        let e = tight(|l| l.max_series = 10);
+        assert!(matches!(e.instant_query(&s, "m", 0), Err(QueryError::Limit(_))));
+        let e = tight(|l| l.max_steps = 100);
+        assert!(matches!(
+            e.range_query(&s, "m", 0, 3_600_000, 15_000),
+            Err(QueryError::Limit(_))
+        ));
+        let e = tight(|l| l.timeout = Duration::ZERO);
+        assert!(matches!(
+            e.range_query(&s, "max_over_time(rate(m[5m])[30m:15s])", 0, 3_600_000, 15_000),
+            Err(QueryError::Timeout)
+        ));
+        assert!(Engine::default().range_query(&s, "m", 0, 1000, 0).is_err());
+        assert!(Engine::default().range_query(&s, "m[5m]", 0, 1000, 10).is_err());
+    }
+
+    #[test]
+    fn parse_errors_point_at_the_problem() {
+        let pos = |q: &str| match parse(q) {
+            Err(QueryError::Parse { position, .. }) => position,
+            other => panic!("{q}: {other:?}"),
+        };
+        assert_eq!(pos("sum(rate(m[5m])"), Some(15), "missing closer: the end");
+        assert_eq!(pos("m bar"), Some(2), "unexpected token after a full expression");
+        assert_eq!(pos("m{a=\"1\"} $"), Some(9), "lexer stops at $");
+        assert!(parse("sum by (a) (rate(m[5m]))").is_ok());
+    }
 }

@@ -65,7 +65,7 @@ fn simple(v: Vec<Sample>, f: impl Fn(f64) -> f64) -> Val {
 /// metric name is dropped unless `keep_name`.
 fn over_time(r: RangeArg, keep_name: bool, f: impl Fn(&Series, &RangeArg) -> Option<f64>) -> Val {
     let mut out = Vec::with_capacity(r.series.len());
-    for s in &r.series {
+    for (i, s) in r.series.iter().enumerate() {
         if s.points.is_empty() {
             continue;
         }
@@ -74,7 +74,10 @@ fn over_time(r: RangeArg, keep_name: bool, f: impl Fn(&Series, &RangeArg) -> Opt
                 labels: if keep_name {
                     s.labels.clone()
                 } else {
-                    s.labels.without_name()
+                    r.dropped
+                        .get(i)
+                        .cloned()
+                        .unwrap_or_else(|| s.labels.without_name())
                 },
                 t: 0,
                 v,
@@ -98,13 +101,18 @@ fn kahan_inc(inc: f64, sum: f64, c: f64) -> (f64, f64) {
 }
 
 /// `rate`, `increase`, `delta`: the sampled change extrapolated to the window's edges.
-fn extrapolated_rate(s: &Series, r: &RangeArg, is_counter: bool, is_rate: bool) -> Option<f64> {
-    let p = &s.points;
+fn extrapolated_rate(
+    p: &[(i64, f64)],
+    range_ms: i64,
+    end_ms: i64,
+    is_counter: bool,
+    is_rate: bool,
+) -> Option<f64> {
     if p.len() < 2 {
         return None;
     }
-    let range_start = r.end_ms - r.range_ms;
-    let range_end = r.end_ms;
+    let range_start = end_ms - range_ms;
+    let range_end = end_ms;
     let (first, last) = (p[0], p[p.len() - 1]);
     let mut result = last.1 - first.1;
     if is_counter {
@@ -140,14 +148,13 @@ fn extrapolated_rate(s: &Series, r: &RangeArg, is_counter: bool, is_rate: bool) 
     };
     result *= interval / sampled;
     if is_rate {
-        result /= r.range_ms as f64 / 1e3;
+        result /= range_ms as f64 / 1e3;
     }
     Some(result)
 }
 
 /// `irate` / `idelta`: the last two samples.
-fn instant_value(s: &Series, is_rate: bool) -> Option<f64> {
-    let p = &s.points;
+fn instant_value(p: &[(i64, f64)], is_rate: bool) -> Option<f64> {
     if p.len() < 2 {
         return None;
     }
@@ -612,24 +619,6 @@ pub(crate) fn call(
             f64::from(t.year())
         })),
         // Range-vector functions.
-        "rate" => Ok(over_time(range(next()?, name)?, false, |s, r| {
-            extrapolated_rate(s, r, true, true)
-        })),
-        "increase" => Ok(over_time(range(next()?, name)?, false, |s, r| {
-            extrapolated_rate(s, r, true, false)
-        })),
-        "delta" => Ok(over_time(range(next()?, name)?, false, |s, r| {
-            extrapolated_rate(s, r, false, false)
-        })),
-        "irate" => Ok(over_time(range(next()?, name)?, false, |s, _| {
-            instant_value(s, true)
-        })),
-        "idelta" => Ok(over_time(range(next()?, name)?, false, |s, _| {
-            instant_value(s, false)
-        })),
-        "deriv" => Ok(over_time(range(next()?, name)?, false, |s, _| {
-            (s.points.len() >= 2).then(|| linear_regression(&s.points, s.points[0].0).0)
-        })),
         "predict_linear" => {
             let r = range(next()?, name)?;
             let d = scalar(&next()?, name)?;
@@ -658,79 +647,6 @@ pub(crate) fn call(
                 holt_winters(&s.points, sf, tf)
             }))
         }
-        "resets" => Ok(over_time(range(next()?, name)?, false, |s, _| {
-            Some(s.points.windows(2).filter(|w| w[1].1 < w[0].1).count() as f64)
-        })),
-        "changes" => Ok(over_time(range(next()?, name)?, false, |s, _| {
-            Some(
-                s.points
-                    .windows(2)
-                    .filter(|w| w[1].1 != w[0].1 && !(w[1].1.is_nan() && w[0].1.is_nan()))
-                    .count() as f64,
-            )
-        })),
-        "avg_over_time" => Ok(over_time(range(next()?, name)?, false, |s, _| {
-            let (mut mean, mut count, mut c) = (0.0f64, 0.0, 0.0);
-            for &(_, v) in &s.points {
-                count += 1.0;
-                if mean.is_infinite() {
-                    if v.is_infinite() && (mean > 0.0) == (v > 0.0) {
-                        continue;
-                    }
-                    if !v.is_infinite() && !v.is_nan() {
-                        continue;
-                    }
-                }
-                (mean, c) = kahan_inc(v / count - mean / count, mean, c);
-            }
-            Some(if mean.is_infinite() { mean } else { mean + c })
-        })),
-        "sum_over_time" => Ok(over_time(range(next()?, name)?, false, |s, _| {
-            let (mut sum, mut c) = (0.0, 0.0);
-            for &(_, v) in &s.points {
-                (sum, c) = kahan_inc(v, sum, c);
-            }
-            Some(if sum.is_infinite() { sum } else { sum + c })
-        })),
-        "count_over_time" => Ok(over_time(range(next()?, name)?, false, |s, _| {
-            Some(s.points.len() as f64)
-        })),
-        "min_over_time" => Ok(over_time(range(next()?, name)?, false, |s, _| {
-            let mut m = s.points[0].1;
-            for &(_, v) in &s.points {
-                if v < m || m.is_nan() {
-                    m = v;
-                }
-            }
-            Some(m)
-        })),
-        "max_over_time" => Ok(over_time(range(next()?, name)?, false, |s, _| {
-            let mut m = s.points[0].1;
-            for &(_, v) in &s.points {
-                if v > m || m.is_nan() {
-                    m = v;
-                }
-            }
-            Some(m)
-        })),
-        "last_over_time" => Ok(over_time(range(next()?, name)?, true, |s, _| {
-            s.points.last().map(|p| p.1)
-        })),
-        "present_over_time" => Ok(over_time(range(next()?, name)?, false, |_, _| Some(1.0))),
-        "stddev_over_time" | "stdvar_over_time" => {
-            let std = name == "stddev_over_time";
-            Ok(over_time(range(next()?, name)?, false, move |s, _| {
-                let (mut count, mut mean, mut cm, mut aux, mut ca) = (0.0, 0.0, 0.0, 0.0, 0.0);
-                for &(_, v) in &s.points {
-                    count += 1.0;
-                    let delta = v - (mean + cm);
-                    (mean, cm) = kahan_inc(delta / count, mean, cm);
-                    (aux, ca) = kahan_inc(delta * (v - (mean + cm)), aux, ca);
-                }
-                let var = (aux + ca) / count;
-                Some(if std { var.sqrt() } else { var })
-            }))
-        }
         "quantile_over_time" => {
             let q = scalar(&next()?, name)?;
             let r = range(next()?, name)?;
@@ -739,10 +655,141 @@ pub(crate) fn call(
                 Some(quantile(q, &mut vals))
             }))
         }
+        other if kernel(other).is_some() => {
+            let (keep_name, k) = kernel(other).ok_or_else(|| QueryError::Eval(other.into()))?;
+            Ok(over_time(range(next()?, name)?, keep_name, |s, r| {
+                k(&s.points, r.range_ms, r.end_ms)
+            }))
+        }
         other => eval_err(format!(
             "function {other:?} is not supported (native histograms and experimental functions are out of scope)"
         )),
     }
+}
+
+
+/// A range-vector function of the window's samples alone: `(points, range_ms, end_ms)`.
+pub(crate) type Kernel = fn(&[(i64, f64)], i64, i64) -> Option<f64>;
+
+fn k_rate(p: &[(i64, f64)], r: i64, e: i64) -> Option<f64> {
+    extrapolated_rate(p, r, e, true, true)
+}
+fn k_increase(p: &[(i64, f64)], r: i64, e: i64) -> Option<f64> {
+    extrapolated_rate(p, r, e, true, false)
+}
+fn k_delta(p: &[(i64, f64)], r: i64, e: i64) -> Option<f64> {
+    extrapolated_rate(p, r, e, false, false)
+}
+fn k_irate(p: &[(i64, f64)], _: i64, _: i64) -> Option<f64> {
+    instant_value(p, true)
+}
+fn k_idelta(p: &[(i64, f64)], _: i64, _: i64) -> Option<f64> {
+    instant_value(p, false)
+}
+fn k_deriv(p: &[(i64, f64)], _: i64, _: i64) -> Option<f64> {
+    (p.len() >= 2).then(|| linear_regression(p, p[0].0).0)
+}
+fn k_resets(p: &[(i64, f64)], _: i64, _: i64) -> Option<f64> {
+    Some(p.windows(2).filter(|w| w[1].1 < w[0].1).count() as f64)
+}
+fn k_changes(p: &[(i64, f64)], _: i64, _: i64) -> Option<f64> {
+    Some(
+        p.windows(2)
+            .filter(|w| w[1].1 != w[0].1 && !(w[1].1.is_nan() && w[0].1.is_nan()))
+            .count() as f64,
+    )
+}
+fn k_avg(p: &[(i64, f64)], _: i64, _: i64) -> Option<f64> {
+    let (mut mean, mut count, mut c) = (0.0f64, 0.0, 0.0);
+    for &(_, v) in p {
+        count += 1.0;
+        if mean.is_infinite() {
+            if v.is_infinite() && (mean > 0.0) == (v > 0.0) {
+                continue;
+            }
+            if !v.is_infinite() && !v.is_nan() {
+                continue;
+            }
+        }
+        (mean, c) = kahan_inc(v / count - mean / count, mean, c);
+    }
+    Some(if mean.is_infinite() { mean } else { mean + c })
+}
+fn k_sum(p: &[(i64, f64)], _: i64, _: i64) -> Option<f64> {
+    let (mut sum, mut c) = (0.0, 0.0);
+    for &(_, v) in p {
+        (sum, c) = kahan_inc(v, sum, c);
+    }
+    Some(if sum.is_infinite() { sum } else { sum + c })
+}
+fn k_count(p: &[(i64, f64)], _: i64, _: i64) -> Option<f64> {
+    Some(p.len() as f64)
+}
+fn k_min(p: &[(i64, f64)], _: i64, _: i64) -> Option<f64> {
+    let mut m = p.first()?.1;
+    for &(_, v) in p {
+        if v < m || m.is_nan() {
+            m = v;
+        }
+    }
+    Some(m)
+}
+fn k_max(p: &[(i64, f64)], _: i64, _: i64) -> Option<f64> {
+    let mut m = p.first()?.1;
+    for &(_, v) in p {
+        if v > m || m.is_nan() {
+            m = v;
+        }
+    }
+    Some(m)
+}
+fn k_last(p: &[(i64, f64)], _: i64, _: i64) -> Option<f64> {
+    p.last().map(|x| x.1)
+}
+fn k_present(_: &[(i64, f64)], _: i64, _: i64) -> Option<f64> {
+    Some(1.0)
+}
+fn variance(p: &[(i64, f64)]) -> f64 {
+    let (mut count, mut mean, mut cm, mut aux, mut ca) = (0.0, 0.0, 0.0, 0.0, 0.0);
+    for &(_, v) in p {
+        count += 1.0;
+        let delta = v - (mean + cm);
+        (mean, cm) = kahan_inc(delta / count, mean, cm);
+        (aux, ca) = kahan_inc(delta * (v - (mean + cm)), aux, ca);
+    }
+    (aux + ca) / count
+}
+fn k_stdvar(p: &[(i64, f64)], _: i64, _: i64) -> Option<f64> {
+    Some(variance(p))
+}
+fn k_stddev(p: &[(i64, f64)], _: i64, _: i64) -> Option<f64> {
+    Some(variance(p).sqrt())
+}
+
+/// The range-vector functions whose value depends on the window alone, and whether they keep
+/// the metric name. Both evaluation paths (per step, and batched over a range query's steps)
+/// call these.
+pub(crate) fn kernel(name: &str) -> Option<(bool, Kernel)> {
+    Some(match name {
+        "rate" => (false, k_rate),
+        "increase" => (false, k_increase),
+        "delta" => (false, k_delta),
+        "irate" => (false, k_irate),
+        "idelta" => (false, k_idelta),
+        "deriv" => (false, k_deriv),
+        "resets" => (false, k_resets),
+        "changes" => (false, k_changes),
+        "avg_over_time" => (false, k_avg),
+        "sum_over_time" => (false, k_sum),
+        "count_over_time" => (false, k_count),
+        "min_over_time" => (false, k_min),
+        "max_over_time" => (false, k_max),
+        "last_over_time" => (true, k_last),
+        "present_over_time" => (false, k_present),
+        "stddev_over_time" => (false, k_stddev),
+        "stdvar_over_time" => (false, k_stdvar),
+        _ => return None,
+    })
 }
 
 /// All remaining arguments (for functions with a variable count).
@@ -768,6 +815,7 @@ pub(crate) fn one_series(points: Vec<(i64, f64)>, range_ms: i64, end_ms: i64) ->
             labels: Labels::default(),
             points,
         }],
+        dropped: vec![Labels::default()],
         range_ms,
         end_ms,
     }
@@ -792,7 +840,8 @@ mod tests {
         // 0, 10, …, 50 at 0 s, 60 s, …, 300 s; rate over [0, 300 s] = 50/300.
         let points: Vec<(i64, f64)> = (0..6).map(|i| (i * 60_000, i as f64 * 10.0)).collect();
         let r = one_series(points, 300_000, 300_000);
-        let v = extrapolated_rate(&r.series[0], &r, true, true).expect("rate");
+        let v = extrapolated_rate(&r.series[0].points, r.range_ms, r.end_ms, true, true)
+            .expect("rate");
         assert!((v - 50.0 / 300.0).abs() < 1e-12, "{v}");
     }
 }

@@ -1,22 +1,31 @@
 //! Label sets: sorted by name, `__name__` included like any other label.
 
 use std::fmt;
+use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
 /// The metric-name label.
 pub const METRIC_NAME: &str = "__name__";
 
+type Pair = (Arc<str>, Arc<str>);
+
 /// A label set, sorted by label name, without empty values (an empty value means "absent").
+/// Cheap to clone (shared, copy-on-write): evaluation copies label sets at every step.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct Labels(Vec<(String, String)>);
+pub struct Labels(Arc<Vec<Pair>>);
 
 impl Labels {
     pub fn new(mut pairs: Vec<(String, String)>) -> Self {
         pairs.retain(|(_, v)| !v.is_empty());
         pairs.sort();
         pairs.dedup_by(|a, b| a.0 == b.0);
-        Self(pairs)
+        Self(Arc::new(
+            pairs
+                .into_iter()
+                .map(|(k, v)| (Arc::from(k), Arc::from(v)))
+                .collect(),
+        ))
     }
 
     pub fn from_pairs(pairs: &[(&str, &str)]) -> Self {
@@ -30,20 +39,24 @@ impl Labels {
 
     pub fn get(&self, name: &str) -> Option<&str> {
         self.0
-            .binary_search_by(|(k, _)| k.as_str().cmp(name))
+            .binary_search_by(|(k, _)| (**k).cmp(name))
             .ok()
-            .map(|i| self.0[i].1.as_str())
+            .map(|i| &*self.0[i].1)
     }
 
     /// Sets (or, with an empty value, removes) a label.
     pub fn set(&mut self, name: &str, value: &str) {
-        match self.0.binary_search_by(|(k, _)| k.as_str().cmp(name)) {
+        match self.0.binary_search_by(|(k, _)| (**k).cmp(name)) {
             Ok(i) if value.is_empty() => {
-                self.0.remove(i);
+                Arc::make_mut(&mut self.0).remove(i);
             }
-            Ok(i) => self.0[i].1 = value.to_string(),
+            Ok(i) => {
+                if &*self.0[i].1 != value {
+                    Arc::make_mut(&mut self.0)[i].1 = Arc::from(value);
+                }
+            }
             Err(_) if value.is_empty() => {}
-            Err(i) => self.0.insert(i, (name.to_string(), value.to_string())),
+            Err(i) => Arc::make_mut(&mut self.0).insert(i, (Arc::from(name), Arc::from(value))),
         }
     }
 
@@ -52,9 +65,21 @@ impl Labels {
     }
 
     pub fn without_name(&self) -> Self {
-        let mut l = self.clone();
-        l.remove(METRIC_NAME);
-        l
+        if self.name().is_none() {
+            return self.clone();
+        }
+        Self(Arc::new(
+            self.0
+                .iter()
+                .filter(|(k, _)| &**k != METRIC_NAME)
+                .cloned()
+                .collect(),
+        ))
+    }
+
+    /// Identity of the shared storage (equal for clones of one label set).
+    pub fn ptr(&self) -> usize {
+        Arc::as_ptr(&self.0) as usize
     }
 
     pub fn name(&self) -> Option<&str> {
@@ -62,7 +87,7 @@ impl Labels {
     }
 
     pub fn iter(&self) -> impl Iterator<Item = (&str, &str)> {
-        self.0.iter().map(|(k, v)| (k.as_str(), v.as_str()))
+        self.0.iter().map(|(k, v)| (&**k, &**v))
     }
 
     pub fn len(&self) -> usize {
@@ -75,24 +100,24 @@ impl Labels {
 
     /// Only the named labels (`on (...)`, `by (...)`).
     pub fn keep(&self, names: &[String]) -> Self {
-        Self(
+        Self(Arc::new(
             self.0
                 .iter()
-                .filter(|(k, _)| names.iter().any(|n| n == k))
+                .filter(|(k, _)| names.iter().any(|n| **n == **k))
                 .cloned()
                 .collect(),
-        )
+        ))
     }
 
     /// All but the named labels (`ignoring (...)`, `without (...)`).
     pub fn drop(&self, names: &[String]) -> Self {
-        Self(
+        Self(Arc::new(
             self.0
                 .iter()
-                .filter(|(k, _)| !names.iter().any(|n| n == k))
+                .filter(|(k, _)| !names.iter().any(|n| **n == **k))
                 .cloned()
                 .collect(),
-        )
+        ))
     }
 }
 
@@ -105,7 +130,7 @@ impl fmt::Display for Labels {
         let rest: Vec<String> = self
             .0
             .iter()
-            .filter(|(k, _)| k != METRIC_NAME)
+            .filter(|(k, _)| &**k != METRIC_NAME)
             .map(|(k, v)| format!("{k}={v:?}"))
             .collect();
         if !rest.is_empty() || self.name().is_none() {
@@ -119,8 +144,8 @@ impl Serialize for Labels {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         use serde::ser::SerializeMap;
         let mut m = s.serialize_map(Some(self.0.len()))?;
-        for (k, v) in &self.0 {
-            m.serialize_entry(k, v)?;
+        for (k, v) in self.0.iter() {
+            m.serialize_entry(&**k, &**v)?;
         }
         m.end()
     }

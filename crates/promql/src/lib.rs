@@ -12,11 +12,13 @@ pub mod aggregate;
 pub mod engine;
 pub mod functions;
 pub mod labels;
+pub mod scrape;
 pub mod store;
 pub mod testlang;
 pub mod value;
 
 pub use engine::{Engine, Limits, QueryError, parse};
 pub use labels::Labels;
+pub use scrape::Scraper;
 pub use store::{Retention, Storage};
 pub use value::{ApiResponse, QueryData, Value};

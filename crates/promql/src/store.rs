@@ -43,6 +43,8 @@ impl Default for Retention {
 #[derive(Debug, Clone, PartialEq)]
 pub struct StoredSeries {
     pub labels: Labels,
+    /// `labels` without `__name__` (most functions drop it; computed once, not per step).
+    pub labels_no_name: Labels,
     /// `(t_ms, value)`, strictly increasing in time.
     pub samples: Vec<(i64, f64)>,
 }
@@ -121,6 +123,7 @@ impl Storage {
                 }
                 self.series.push(StoredSeries {
                     labels: labels.clone(),
+                    labels_no_name: labels.without_name(),
                     samples: Vec::new(),
                 });
                 self.index.insert(labels.clone(), self.series.len() - 1);
@@ -178,36 +181,6 @@ impl Storage {
 
     pub fn get(&self, idx: usize) -> &StoredSeries {
         &self.series[idx]
-    }
-
-    /// Reads a Prometheus text exposition (0.0.4, or OpenMetrics without exemplars) as a
-    /// scrape at `t_ms` would: every sample gets the target labels (`job`, `instance`, …;
-    /// labels already on the sample win, as with `honor_labels`). Returns the samples
-    /// appended; malformed lines are errors.
-    pub fn ingest_exposition(
-        &mut self,
-        text: &str,
-        t_ms: i64,
-        target: &[(&str, &str)],
-    ) -> Result<usize, IngestError> {
-        let mut n = 0;
-        for (no, line) in text.lines().enumerate() {
-            let line = line.trim();
-            if line.is_empty() || line.starts_with('#') {
-                continue;
-            }
-            let (mut labels, v) =
-                parse_sample_line(line).map_err(|e| IngestError::Line(no + 1, e))?;
-            for (k, val) in target {
-                if labels.get(k).is_none() {
-                    labels.set(k, val);
-                }
-            }
-            self.append(&labels, t_ms, v)
-                .map_err(|e| IngestError::Line(no + 1, e.to_string()))?;
-            n += 1;
-        }
-        Ok(n)
     }
 }
 
@@ -373,17 +346,15 @@ mod tests {
     }
 
     #[test]
-    fn ingests_an_exposition() {
-        let mut s = Storage::new();
-        let text = "# HELP x y\n# TYPE x counter\nx_total{label=\"Cat\",runtime=\"edge\"} 3\nup 1 1700000000\nweird{v=\"a \\\"q\\\" }\"} +Inf\n";
-        assert_eq!(
-            s.ingest_exposition(text, 5, &[("job", "j")]).expect("ok"),
-            3
-        );
-        let l = &s.get(2).labels;
-        assert_eq!(l.get("v"), Some("a \"q\" }"));
-        assert_eq!(l.get("job"), Some("j"));
-        assert!(s.ingest_exposition("x{a=\"1\" 2", 6, &[]).is_err());
-        assert!(s.ingest_exposition("x 1e", 6, &[]).is_err());
+    fn parses_exposition_lines() {
+        let (l, v) = parse_sample_line("x_total{label=\"Cat\",runtime=\"edge\"} 3").expect("ok");
+        assert_eq!((l.name(), l.get("runtime"), v), (Some("x_total"), Some("edge"), 3.0));
+        let (l, v) = parse_sample_line("up 1 1700000000").expect("timestamp ignored");
+        assert_eq!((l.name(), v), (Some("up"), 1.0));
+        let (l, v) = parse_sample_line("weird{v=\"a \\\"q\\\" }\"} +Inf").expect("escapes");
+        assert_eq!((l.get("v"), v), (Some("a \"q\" }"), f64::INFINITY));
+        assert!(parse_sample_line("x{a=\"1\" 2").is_err());
+        assert!(parse_sample_line("x 1e").is_err());
+        assert!(parse_sample_line("x{a=1} 2").is_err());
     }
 }

@@ -79,9 +79,24 @@ pub fn format_value(v: f64) -> String {
     }
 }
 
-/// `[<unix seconds>, "<value>"]`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+/// `[<unix seconds>, "<value>"]`; whole seconds are written without a fraction, as
+/// Prometheus does (`[600,"1"]`, `[600.5,"1"]`).
+#[derive(Debug, Clone, PartialEq, Deserialize)]
 pub struct ApiPoint(pub f64, pub String);
+
+impl Serialize for ApiPoint {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeTuple;
+        let mut t = s.serialize_tuple(2)?;
+        if self.0.fract() == 0.0 && self.0.abs() < 9.0e15 {
+            t.serialize_element(&(self.0 as i64))?;
+        } else {
+            t.serialize_element(&self.0)?;
+        }
+        t.serialize_element(&self.1)?;
+        t.end()
+    }
+}
 
 impl ApiPoint {
     pub fn new(t_ms: i64, v: f64) -> Self {
@@ -174,5 +189,7 @@ mod tests {
         )
         .expect("scalar");
         assert!(matches!(s.data, Some(QueryData::Scalar(ref p)) if p.value().is_nan()));
+        let whole = serde_json::to_string(&ApiPoint::new(600_000, 2.5)).expect("ser");
+        assert_eq!(whole, "[600,\"2.5\"]");
     }
 }

@@ -1,3 +1,4 @@
+#![cfg(not(target_arch = "wasm32"))]
 //! No input makes the engine panic: proptest feeds the parser and the evaluator random
 //! byte strings, random token soups, and random well-formed queries built from PromQL's
 //! grammar (functions × aggregations × operators × modifiers), each evaluated as an instant

@@ -6,13 +6,18 @@ use std::process::Command;
 
 use anyhow::{Context, Result, bail};
 
-/// Debian packages the test suite needs: a software Vulkan device for the wgpu tests, and
-/// the real Prometheus, Pushgateway and promtool for the metrics tests.
+mod promql_bench;
+
+/// Debian packages the test suite needs: a software Vulkan device for the wgpu tests, the
+/// real Prometheus, Pushgateway and promtool for the metrics and PromQL tests, and Chromium
+/// with its driver for the browser tests.
 const APT_PACKAGES: &[&str] = &[
     "mesa-vulkan-drivers",
     "libvulkan1",
     "prometheus",
     "prometheus-pushgateway",
+    "chromium",
+    "chromium-driver",
 ];
 
 fn main() -> Result<()> {
@@ -29,6 +34,10 @@ fn main() -> Result<()> {
         Some("load-test") => load_test(&root, &args[1..]),
         Some("edge-build") => edge_build(&root).map(|_| ()),
         Some("edge-bench") => edge_bench(&root, &args[1..]),
+        Some("promql-bench") => promql_bench::run(
+            &target_dir(&root),
+            args.get(1).and_then(|h| h.parse().ok()).unwrap_or(6),
+        ),
         _ => {
             eprintln!(
                 "usage: cargo xtask <command>\n\
@@ -38,7 +47,8 @@ fn main() -> Result<()> {
                  \n  bench-peers  Lookout vs ONNX Runtime CPU on the same weights (BENCHMARKS.md)\
                  \n  load-test    wrk against `lookout serve` for N seconds (default 60; BENCHMARKS.md)\
                  \n  edge-build   build the edge worker with worker-build into crates/edge/build\
-                 \n  edge-bench   bundle size, CPU per request and N s of wrk against the worker in workerd"
+                 \n  edge-bench   bundle size, CPU per request and N s of wrk against the worker in workerd\
+                 \n  promql-bench the PromQL engine vs Prometheus 2.42 on 1,000 series × H hours (default 6)"
             );
             bail!("no command given")
         }
@@ -165,6 +175,27 @@ fn test(root: &Path, extra: &[String]) -> Result<()> {
             .current_dir(root)
             .args(["test", "--release", "--workspace", "--locked"])
             .args(extra),
+    )?;
+    browser_tests(root)
+}
+
+/// Tests that run in headless Chromium (wasm-bindgen-test through wasm-pack, offline).
+fn browser_tests(root: &Path) -> Result<()> {
+    let promql = root.join("crates/promql");
+    status(
+        cargo()
+            .current_dir(&promql)
+            .env("CARGO_TARGET_DIR", wasm_target_dir(root))
+            .args(["clippy", "--locked", "--tests", "--target", "wasm32-unknown-unknown"])
+            .args(["--", "-D", "warnings"]),
+    )?;
+    status(
+        Command::new(cargo_bin("wasm-pack"))
+            .current_dir(&promql)
+            .env("CARGO_TARGET_DIR", wasm_target_dir(root))
+            .env("CHROMEDRIVER", "/usr/bin/chromedriver")
+            .args(["test", "--headless", "--chrome", "--mode", "no-install"])
+            .args(["--", "--locked", "--test", "browser"]),
     )
 }
 
@@ -208,6 +239,7 @@ fn ensure_wasm_tools(root: &Path) -> Result<()> {
     let wanted = [
         ("worker-build", "0.8.7", "worker-build", true),
         ("wasm-bindgen", "0.2.130", "wasm-bindgen-cli", false),
+        ("wasm-pack", "0.15.1", "wasm-pack", true),
     ];
     for (bin, version, krate, locked) in wanted {
         let have = tool_version(&cargo_bin(bin), "--version").unwrap_or_default();
