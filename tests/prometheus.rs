@@ -7,8 +7,8 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use lookout_tests::{
-    TempDir, classic_quantile, free_port, get, parse_exposition, prom_query, run_lookout, start_prometheus,
-    start_pushgateway, start_server, wait_for,
+    TempDir, classic_quantile, free_port, get, parse_exposition, prom_query, run_lookout,
+    start_prometheus, start_pushgateway, start_server, wait_for,
 };
 
 fn exposition_counts(text: &str, name: &str) -> BTreeMap<String, f64> {

@@ -10,11 +10,11 @@ use std::collections::BTreeMap;
 use std::process::Command;
 use std::time::Duration;
 
+use lookout_metrics::{Format, INFERENCE_BUCKETS, Metrics, Observation, Runtime};
+use lookout_promql::Scraper;
 use lookout_promql::testlang::almost_equal;
 use lookout_promql::value::{ApiResponse, QueryData};
 use lookout_promql::{Engine, Labels, Storage};
-use lookout_metrics::{Format, INFERENCE_BUCKETS, Metrics, Observation, Runtime};
-use lookout_promql::Scraper;
 use lookout_tests::{TempDir, classic_quantile, free_port, start_prometheus, tests_dir};
 
 const STEP_MS: i64 = 15_000;
@@ -622,7 +622,10 @@ fn seed_queries_on_scraped_metrics() {
     let labels = lookout_model::LABELS;
     let metrics = Metrics::new(Runtime::BrowserCpu, "page-1", &labels);
     let mut storage = Storage::new();
-    let mut scraper = Scraper::new(15_000, &[("job", "lookout"), ("instance", metrics.instance())]);
+    let mut scraper = Scraper::new(
+        15_000,
+        &[("job", "lookout"), ("instance", metrics.instance())],
+    );
     // Cumulative per-label counts and inference-time bucket counts at every scrape.
     let mut counts: Vec<BTreeMap<&str, f64>> = Vec::new();
     let mut buckets: Vec<Vec<f64>> = Vec::new();
@@ -639,7 +642,11 @@ fn seed_queries_on_scraped_metrics() {
                 input: None,
             });
             *per_label.entry(label).or_insert(0.0) += 1.0;
-            for (b, ub) in INFERENCE_BUCKETS.iter().chain([f64::INFINITY].iter()).enumerate() {
+            for (b, ub) in INFERENCE_BUCKETS
+                .iter()
+                .chain([f64::INFINITY].iter())
+                .enumerate()
+            {
                 if secs <= *ub {
                     per_bucket[b] += 1.0;
                 }
@@ -648,14 +655,20 @@ fn seed_queries_on_scraped_metrics() {
         counts.push(per_label.clone());
         buckets.push(per_bucket.clone());
         scraper
-            .scrape(&mut storage, &metrics.encode(Format::Text), step as i64 * 15_000)
+            .scrape(
+                &mut storage,
+                &metrics.encode(Format::Text),
+                step as i64 * 15_000,
+            )
             .expect("scrape");
     }
     let engine = Engine::default();
     let t = 600_000;
     let vector = |q: &str| -> Vec<(Labels, f64)> {
         match engine.instant_query(&storage, q, t) {
-            Ok(lookout_promql::Value::Vector(v)) => v.into_iter().map(|s| (s.labels, s.v)).collect(),
+            Ok(lookout_promql::Value::Vector(v)) => {
+                v.into_iter().map(|s| (s.labels, s.v)).collect()
+            }
             other => panic!("{q}: {other:?}"),
         }
     };
@@ -667,8 +680,22 @@ fn seed_queries_on_scraped_metrics() {
         assert_eq!(r[0].0.get(label), Some(value), "{q}");
         r[0].1
     };
-    assert_eq!(one("sum by (instance) (prediction_value_total)", "instance", "page-1"), total);
-    assert_eq!(one("sum by (instance) (inference_time_count)", "instance", "page-1"), total);
+    assert_eq!(
+        one(
+            "sum by (instance) (prediction_value_total)",
+            "instance",
+            "page-1"
+        ),
+        total
+    );
+    assert_eq!(
+        one(
+            "sum by (instance) (inference_time_count)",
+            "instance",
+            "page-1"
+        ),
+        total
+    );
     for (l, v) in vector("sum by (label) (prediction_value_total)") {
         let label = l.get("label").expect("label");
         assert_eq!(v, per_label.get(label).copied().unwrap_or(0.0), "{label}");

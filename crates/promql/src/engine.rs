@@ -779,7 +779,9 @@ impl<'a> Ctx<'a> {
             Expr::Call(c) => {
                 let key = (c as *const parser::Call as usize, ts);
                 if let Some(hit) = self.batched.borrow_mut().remove(&key) {
-                    return Ok(Val::Vector(Rc::try_unwrap(hit).unwrap_or_else(|rc| (*rc).clone())));
+                    return Ok(Val::Vector(
+                        Rc::try_unwrap(hit).unwrap_or_else(|rc| (*rc).clone()),
+                    ));
                 }
                 let mut args = Vec::with_capacity(c.args.args.len());
                 for a in &c.args.args {
@@ -1085,7 +1087,10 @@ mod tests {
             Err(QueryError::Limit(_))
         ));
         let e = tight(|l| l.max_series = 10);
-        assert!(matches!(e.instant_query(&s, "m", 0), Err(QueryError::Limit(_))));
+        assert!(matches!(
+            e.instant_query(&s, "m", 0),
+            Err(QueryError::Limit(_))
+        ));
         let e = tight(|l| l.max_steps = 100);
         assert!(matches!(
             e.range_query(&s, "m", 0, 3_600_000, 15_000),
@@ -1093,11 +1098,21 @@ mod tests {
         ));
         let e = tight(|l| l.timeout = Duration::ZERO);
         assert!(matches!(
-            e.range_query(&s, "max_over_time(rate(m[5m])[30m:15s])", 0, 3_600_000, 15_000),
+            e.range_query(
+                &s,
+                "max_over_time(rate(m[5m])[30m:15s])",
+                0,
+                3_600_000,
+                15_000
+            ),
             Err(QueryError::Timeout)
         ));
         assert!(Engine::default().range_query(&s, "m", 0, 1000, 0).is_err());
-        assert!(Engine::default().range_query(&s, "m[5m]", 0, 1000, 10).is_err());
+        assert!(
+            Engine::default()
+                .range_query(&s, "m[5m]", 0, 1000, 10)
+                .is_err()
+        );
     }
 
     #[test]
@@ -1107,7 +1122,11 @@ mod tests {
             other => panic!("{q}: {other:?}"),
         };
         assert_eq!(pos("sum(rate(m[5m])"), Some(15), "missing closer: the end");
-        assert_eq!(pos("m bar"), Some(2), "unexpected token after a full expression");
+        assert_eq!(
+            pos("m bar"),
+            Some(2),
+            "unexpected token after a full expression"
+        );
         assert_eq!(pos("m{a=\"1\"} $"), Some(9), "lexer stops at $");
         assert!(parse("sum by (a) (rate(m[5m]))").is_ok());
     }

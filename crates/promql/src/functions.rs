@@ -667,7 +667,6 @@ pub(crate) fn call(
     }
 }
 
-
 /// A range-vector function of the window's samples alone: `(points, range_ms, end_ms)`.
 pub(crate) type Kernel = fn(&[(i64, f64)], i64, i64) -> Option<f64>;
 
@@ -840,8 +839,8 @@ mod tests {
         // 0, 10, …, 50 at 0 s, 60 s, …, 300 s; rate over [0, 300 s] = 50/300.
         let points: Vec<(i64, f64)> = (0..6).map(|i| (i * 60_000, i as f64 * 10.0)).collect();
         let r = one_series(points, 300_000, 300_000);
-        let v = extrapolated_rate(&r.series[0].points, r.range_ms, r.end_ms, true, true)
-            .expect("rate");
+        let v =
+            extrapolated_rate(&r.series[0].points, r.range_ms, r.end_ms, true, true).expect("rate");
         assert!((v - 50.0 / 300.0).abs() < 1e-12, "{v}");
     }
 }

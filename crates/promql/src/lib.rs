@@ -9,6 +9,7 @@
 //! `.test` file format), `testdata/*.test` (test files in that format).
 
 pub mod aggregate;
+pub mod bench;
 pub mod engine;
 pub mod functions;
 pub mod labels;

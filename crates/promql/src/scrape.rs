@@ -111,7 +111,10 @@ mod tests {
         let text = "# TYPE up gauge\nup 1\ngone_soon{a=\"x\"} 5\n";
         assert_eq!(s.scrape_if_due(&mut storage, || text.into(), 0), Ok(2));
         assert_eq!(s.scrape_if_due(&mut storage, || text.into(), 10_000), Ok(0));
-        assert_eq!(s.scrape_if_due(&mut storage, || "up 1\n".into(), 15_000), Ok(1));
+        assert_eq!(
+            s.scrape_if_due(&mut storage, || "up 1\n".into(), 15_000),
+            Ok(1)
+        );
         let e = Engine::default();
         let at = |q: &str, t| match e.instant_query(&storage, q, t) {
             Ok(Value::Vector(v)) => v.len(),

@@ -348,7 +348,10 @@ mod tests {
     #[test]
     fn parses_exposition_lines() {
         let (l, v) = parse_sample_line("x_total{label=\"Cat\",runtime=\"edge\"} 3").expect("ok");
-        assert_eq!((l.name(), l.get("runtime"), v), (Some("x_total"), Some("edge"), 3.0));
+        assert_eq!(
+            (l.name(), l.get("runtime"), v),
+            (Some("x_total"), Some("edge"), 3.0)
+        );
         let (l, v) = parse_sample_line("up 1 1700000000").expect("timestamp ignored");
         assert_eq!((l.name(), v), (Some("up"), 1.0));
         let (l, v) = parse_sample_line("weird{v=\"a \\\"q\\\" }\"} +Inf").expect("escapes");

@@ -18,7 +18,8 @@ fn storage() -> Storage {
         for (le, frac) in [("0.1", 0.25), ("0.5", 0.75), ("+Inf", 1.0)] {
             let b = Labels::from_pairs(&[("__name__", "h_bucket"), ("job", job), ("le", le)]);
             for i in 0..=10i64 {
-                s.append(&b, i * 60_000, i as f64 * 40.0 * frac).expect("append");
+                s.append(&b, i * 60_000, i as f64 * 40.0 * frac)
+                    .expect("append");
             }
         }
     }
@@ -43,9 +44,17 @@ fn evaluates_queries_in_the_browser() {
     let e = Engine::default();
     assert_eq!(
         vector(&e, &s, "sum by (job) (rate(c[5m]))", 600_000),
-        vec![("{job=\"a\"}".to_string(), 0.1), ("{job=\"b\"}".to_string(), 0.2)]
+        vec![
+            ("{job=\"a\"}".to_string(), 0.1),
+            ("{job=\"b\"}".to_string(), 0.2)
+        ]
     );
-    let p = vector(&e, &s, "histogram_quantile(0.5, sum by (le) (rate(h_bucket[5m])))", 600_000);
+    let p = vector(
+        &e,
+        &s,
+        "histogram_quantile(0.5, sum by (le) (rate(h_bucket[5m])))",
+        600_000,
+    );
     assert_eq!(p.len(), 1);
     assert!((p[0].1 - 0.3).abs() < 1e-12, "{p:?}");
     assert_eq!(
@@ -62,7 +71,10 @@ fn evaluates_queries_in_the_browser() {
     assert!(json.contains("[600,\"180\"]"), "{json}");
     // Errors, not panics, and a parse error with a position.
     assert!(e.instant_query(&s, "sum(", 0).is_err());
-    assert!(e.instant_query(&s, "c + on(job) group_left c{job=~\".*\"} + c", 0).is_ok());
+    assert!(
+        e.instant_query(&s, "c + on(job) group_left c{job=~\".*\"} + c", 0)
+            .is_ok()
+    );
 }
 
 #[wasm_bindgen_test]

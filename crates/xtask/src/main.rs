@@ -35,7 +35,9 @@ fn main() -> Result<()> {
         Some("edge-build") => edge_build(&root).map(|_| ()),
         Some("edge-bench") => edge_bench(&root, &args[1..]),
         Some("promql-bench") => promql_bench::run(
+            &root,
             &target_dir(&root),
+            &wasm_target_dir(&root),
             args.get(1).and_then(|h| h.parse().ok()).unwrap_or(6),
         ),
         _ => {
@@ -186,7 +188,13 @@ fn browser_tests(root: &Path) -> Result<()> {
         cargo()
             .current_dir(&promql)
             .env("CARGO_TARGET_DIR", wasm_target_dir(root))
-            .args(["clippy", "--locked", "--tests", "--target", "wasm32-unknown-unknown"])
+            .args([
+                "clippy",
+                "--locked",
+                "--tests",
+                "--target",
+                "wasm32-unknown-unknown",
+            ])
             .args(["--", "-D", "warnings"]),
     )?;
     status(
@@ -221,7 +229,7 @@ fn tool_version(bin: &Path, flag: &str) -> Option<String> {
         .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
 }
 
-fn cargo_bin(name: &str) -> PathBuf {
+pub(crate) fn cargo_bin(name: &str) -> PathBuf {
     let home = std::env::var_os("CARGO_HOME")
         .map(PathBuf::from)
         .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cargo")))

@@ -10,81 +10,10 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
+use lookout_promql::bench::{QUERIES, dataset};
 use lookout_promql::{Engine, Labels, Storage};
 
-const STEP_MS: i64 = 15_000;
-
-const QUERIES: &[&str] = &[
-    "rate(http_requests_total[5m])",
-    "sum by (job) (rate(http_requests_total[5m]))",
-    "histogram_quantile(0.9, sum by (job, le) (rate(request_duration_seconds_bucket[5m])))",
-    "max_over_time(sum(rate(http_requests_total[5m]))[1h:1m])",
-    "topk(5, rate(http_requests_total[5m]))",
-];
-
-fn series(t0: i64, points: i64) -> Vec<(Labels, Vec<(i64, f64)>)> {
-    let mut out = Vec::new();
-    let mut x: u64 = 7;
-    let mut rnd = || {
-        x = x.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1_442_695_040_888_963_407);
-        (x >> 33) as f64 / (1u64 << 31) as f64
-    };
-    for job in 0..10 {
-        for instance in 0..12 {
-            for code in ["200", "201", "400", "404", "500"] {
-                let l = Labels::from_pairs(&[
-                    ("__name__", "http_requests_total"),
-                    ("job", &format!("job-{job}")),
-                    ("instance", &format!("10.0.{job}.{instance}:9100")),
-                    ("code", code),
-                ]);
-                let mut v = 0.0;
-                let p = (0..points)
-                    .map(|i| {
-                        v += (rnd() * 20.0).floor();
-                        (t0 + i * STEP_MS, v)
-                    })
-                    .collect();
-                out.push((l, p));
-            }
-        }
-    }
-    let bounds = ["0.005", "0.01", "0.05", "0.1", "0.5", "1", "5", "+Inf"];
-    for job in 0..10 {
-        for instance in 0..5 {
-            let mut counts = [0.0f64; 8];
-            let mut pts: Vec<Vec<(i64, f64)>> = vec![Vec::with_capacity(points as usize); 8];
-            for i in 0..points {
-                for _ in 0..(rnd() * 30.0) as usize {
-                    let d = rnd() * rnd() * 6.0;
-                    for (b, ub) in [0.005, 0.01, 0.05, 0.1, 0.5, 1.0, 5.0, f64::INFINITY]
-                        .iter()
-                        .enumerate()
-                    {
-                        if d <= *ub {
-                            counts[b] += 1.0;
-                        }
-                    }
-                }
-                for b in 0..8 {
-                    pts[b].push((t0 + i * STEP_MS, counts[b]));
-                }
-            }
-            for (b, p) in pts.into_iter().enumerate() {
-                out.push((
-                    Labels::from_pairs(&[
-                        ("__name__", "request_duration_seconds_bucket"),
-                        ("job", &format!("job-{job}")),
-                        ("instance", &format!("10.0.{job}.{instance}:9100")),
-                        ("le", bounds[b]),
-                    ]),
-                    p,
-                ));
-            }
-        }
-    }
-    out
-}
+use lookout_promql::bench::STEP_MS;
 
 fn write_openmetrics(path: &Path, series: &[(Labels, Vec<(i64, f64)>)]) -> Result<()> {
     use std::io::Write;
@@ -138,7 +67,49 @@ fn median(mut v: Vec<f64>) -> f64 {
     v[v.len() / 2]
 }
 
-pub fn run(target: &Path, hours: i64) -> Result<()> {
+/// Median wasm times (ms) by (query, kind) from the in-browser run.
+fn wasm_times(root: &Path, wasm_target: &Path) -> Result<Vec<(String, String, f64)>> {
+    let out = Command::new(crate::cargo_bin("wasm-pack"))
+        .current_dir(root.join("crates/promql"))
+        .env("CARGO_TARGET_DIR", wasm_target)
+        .env("CHROMEDRIVER", "/usr/bin/chromedriver")
+        .env("WASM_BINDGEN_TEST_TIMEOUT", "600")
+        .args([
+            "test",
+            "--release",
+            "--headless",
+            "--chrome",
+            "--mode",
+            "no-install",
+        ])
+        .args([
+            "--",
+            "--locked",
+            "--test",
+            "browser_bench",
+            "--",
+            "--include-ignored",
+            "--nocapture",
+        ])
+        .output()
+        .context("wasm-pack")?;
+    let text =
+        String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
+    if !out.status.success() {
+        bail!("in-browser benchmark failed:\n{text}");
+    }
+    Ok(text
+        .lines()
+        .filter_map(|l| {
+            let rest = &l[l.find("BENCH|")? + 6..];
+            let mut f = rest.split('|');
+            let (q, k, ms) = (f.next()?, f.next()?, f.next()?.trim().parse().ok()?);
+            Some((q.to_string(), k.to_string(), ms))
+        })
+        .collect())
+}
+
+pub fn run(root: &Path, target: &Path, wasm_target: &Path, hours: i64) -> Result<()> {
     let points = hours * 3600 * 1000 / STEP_MS;
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)?
@@ -146,7 +117,7 @@ pub fn run(target: &Path, hours: i64) -> Result<()> {
     let t0 = (now / 7_200_000) * 7_200_000 - (hours + 2) * 3_600_000;
     let end = t0 + (points - 1) * STEP_MS;
     eprintln!("promql-bench: generating 1,000 series × {hours} h at 15 s");
-    let data = series(t0, points);
+    let data = dataset(t0, points);
     let dir = target.join("promql-bench");
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir)?;
@@ -164,11 +135,19 @@ pub fn run(target: &Path, hours: i64) -> Result<()> {
         bail!("promtool failed");
     }
     let cfg = dir.join("prometheus.yml");
-    std::fs::write(&cfg, "global:\n  evaluation_interval: 1m\nscrape_configs: []\n")?;
-    let port = std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
+    std::fs::write(
+        &cfg,
+        "global:\n  evaluation_interval: 1m\nscrape_configs: []\n",
+    )?;
+    let port = std::net::TcpListener::bind("127.0.0.1:0")?
+        .local_addr()?
+        .port();
     let mut prom = Command::new("prometheus")
         .arg(format!("--config.file={}", cfg.display()))
-        .arg(format!("--storage.tsdb.path={}", dir.join("tsdb").display()))
+        .arg(format!(
+            "--storage.tsdb.path={}",
+            dir.join("tsdb").display()
+        ))
         .arg(format!("--web.listen-address=127.0.0.1:{port}"))
         .arg("--storage.tsdb.retention.time=30d")
         .stdout(Stdio::null())
@@ -185,7 +164,11 @@ pub fn run(target: &Path, hours: i64) -> Result<()> {
                 end / 1000
             ))
             .ok()
-            .and_then(|v| v["data"]["result"][0]["value"][1].as_str().map(String::from));
+            .and_then(|v| {
+                v["data"]["result"][0]["value"][1]
+                    .as_str()
+                    .map(String::from)
+            });
             if ok.as_deref() == Some("600") {
                 break;
             }
@@ -202,8 +185,10 @@ pub fn run(target: &Path, hours: i64) -> Result<()> {
         }
         let engine = Engine::default();
         let (rs, re, step) = (t0, end, 60_000i64);
+        eprintln!("promql-bench: the engine in headless Chromium (wasm, release)");
+        let wasm = wasm_times(root, wasm_target)?;
         println!(
-            "| query | kind | Prometheus 2.42 (evalTotalTime) | Lookout native | ratio |\n|---|---|---|---|---|"
+            "| query | kind | Prometheus 2.42 (evalTotalTime) | Lookout native | ratio | Lookout wasm (Chromium) | ratio |\n|---|---|---|---|---|---|---|"
         );
         for q in QUERIES {
             for kind in ["range 6 h / 1 m", "instant"] {
@@ -211,7 +196,11 @@ pub fn run(target: &Path, hours: i64) -> Result<()> {
                 let mut ours = Vec::new();
                 for _ in 0..5 {
                     let url = if kind == "instant" {
-                        format!("{base}/api/v1/query?query={}&time={}&stats=all", enc(q), end / 1000)
+                        format!(
+                            "{base}/api/v1/query?query={}&time={}&stats=all",
+                            enc(q),
+                            end / 1000
+                        )
                     } else {
                         format!(
                             "{base}/api/v1/query_range?query={}&start={}&end={}&step=60&stats=all",
@@ -235,11 +224,18 @@ pub fn run(target: &Path, hours: i64) -> Result<()> {
                     r.map_err(|e| anyhow::anyhow!("{q}: {e}"))?;
                 }
                 let (p, l) = (median(theirs), median(ours));
+                let w = wasm
+                    .iter()
+                    .find(|(wq, wk, _)| wq == q && kind.starts_with(wk.as_str()))
+                    .map(|(_, _, ms)| *ms / 1e3)
+                    .unwrap_or(f64::NAN);
                 println!(
-                    "| `{q}` | {kind} | {:.2} ms | {:.2} ms | {:.2} |",
+                    "| `{q}` | {kind} | {:.2} ms | {:.2} ms | {:.2} | {:.2} ms | {:.2} |",
                     p * 1e3,
                     l * 1e3,
-                    l / p
+                    l / p,
+                    w * 1e3,
+                    w / p
                 );
             }
         }
