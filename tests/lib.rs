@@ -493,3 +493,21 @@ pub fn classic_quantile(q: f64, buckets: &[(f64, f64)]) -> f64 {
     }
     f64::NAN
 }
+
+/// POSTs every bad body to `url`; each must get its 4xx status and a JSON error message.
+/// `after` runs after each refusal (e.g. to check the service still answers).
+pub fn check_refusals(
+    url: &str,
+    cases: Vec<(&'static str, Vec<u8>, u16)>,
+    mut after: impl FnMut(&str),
+) {
+    for (what, body, want) in cases {
+        let (status, v) = post(url, body);
+        assert_eq!(status, want, "{what}: {v}");
+        assert!(
+            v["error"].as_str().is_some_and(|e| !e.is_empty()),
+            "{what}: {v}"
+        );
+        after(what);
+    }
+}

@@ -559,13 +559,17 @@ impl<'a> Ctx<'a> {
         })
     }
 
-    fn subquery(&self, sq: &SubqueryExpr, ts: i64) -> Result<RangeArg, QueryError> {
-        let range = sq.range.as_millis() as i64;
-        let step = sq
-            .step
+    /// A subquery's resolution: its own, else the default (the evaluation interval).
+    fn subquery_step(&self, sq: &SubqueryExpr) -> i64 {
+        sq.step
             .map(|d| d.as_millis() as i64)
             .filter(|s| *s > 0)
-            .unwrap_or(self.engine.default_subquery_step_ms);
+            .unwrap_or(self.engine.default_subquery_step_ms)
+    }
+
+    fn subquery(&self, sq: &SubqueryExpr, ts: i64) -> Result<RangeArg, QueryError> {
+        let range = sq.range.as_millis() as i64;
+        let step = self.subquery_step(sq);
         let end = self.ref_time(&sq.at, &sq.offset, ts);
         let start = end - range;
         // First step-aligned time at or after `start` (Go's truncating division).
@@ -643,11 +647,7 @@ impl<'a> Ctx<'a> {
                 // The inner expression runs on its own step grid, aligned to absolute time,
                 // covering every outer step's window.
                 let range = sq.range.as_millis() as i64;
-                let sstep = sq
-                    .step
-                    .map(|d| d.as_millis() as i64)
-                    .filter(|s| *s > 0)
-                    .unwrap_or(self.engine.default_subquery_step_ms);
+                let sstep = self.subquery_step(sq);
                 let (a, b) = (
                     self.ref_time(&sq.at, &sq.offset, start),
                     self.ref_time(&sq.at, &sq.offset, end),

@@ -308,6 +308,20 @@ fn absent_labels(arg: &Expr) -> Labels {
     labels
 }
 
+/// `absent` / `absent_over_time`: nothing when the argument has samples, else one sample of
+/// value 1 with the selector's equality labels.
+fn absent(present: bool, exprs: &[Box<Expr>], ts: i64) -> Val {
+    if present {
+        return Val::Vector(Vec::new());
+    }
+    let labels = exprs.first().map(|e| absent_labels(e)).unwrap_or_default();
+    Val::Vector(vec![Sample {
+        labels,
+        t: ts,
+        v: 1.0,
+    }])
+}
+
 fn date_fn(args: Vec<Val>, ts: i64, name: &str, f: fn(chrono::DateTime<Utc>) -> f64) -> Val {
     let input = match args.into_iter().next() {
         Some(Val::Vector(v)) => v,
@@ -535,28 +549,16 @@ pub(crate) fn call(
         "label_replace" => label_replace(it_collect(next, nargs)?),
         "label_join" => label_join(it_collect(next, nargs)?),
         "absent" => {
-            let v = vector(next()?, name)?;
-            if !v.is_empty() {
-                return Ok(Val::Vector(Vec::new()));
-            }
-            let labels = exprs.first().map(|e| absent_labels(e)).unwrap_or_default();
-            Ok(Val::Vector(vec![Sample {
-                labels,
-                t: ts,
-                v: 1.0,
-            }]))
+            let present = !vector(next()?, name)?.is_empty();
+            Ok(absent(present, exprs, ts))
         }
         "absent_over_time" => {
             let r = range(next()?, name)?;
-            if r.series.iter().any(|s| !s.points.is_empty()) {
-                return Ok(Val::Vector(Vec::new()));
-            }
-            let labels = exprs.first().map(|e| absent_labels(e)).unwrap_or_default();
-            Ok(Val::Vector(vec![Sample {
-                labels,
-                t: ts,
-                v: 1.0,
-            }]))
+            Ok(absent(
+                r.series.iter().any(|s| !s.points.is_empty()),
+                exprs,
+                ts,
+            ))
         }
         "histogram_quantile" => {
             let q = scalar(&next()?, name)?;
