@@ -206,6 +206,19 @@ impl Service {
         }
     }
 
+    /// One encoded image (the page's file picker, drop zone and gallery): decode with the
+    /// limits, predict, record the metrics — the same path as `/predict`.
+    pub fn predict_image(
+        &self,
+        bytes: &[u8],
+        format: Option<&str>,
+    ) -> Result<PredictResponse, ServiceError> {
+        let prepared = self.prepare_bytes(bytes, format)?;
+        self.run(&[prepared])?
+            .pop()
+            .ok_or_else(|| ServiceError::Inference("no output".into()))
+    }
+
     fn prepare(&self, req: &ImageRequest) -> Result<Prepared, ServiceError> {
         let limits = self.classifier.limits();
         // Refuse oversize input from its base64 length, before decoding it.
@@ -226,11 +239,16 @@ impl Service {
             .decode(b64)
             .or_else(|_| STANDARD_NO_PAD.decode(b64.trim_end_matches('=')))
             .map_err(|e| ServiceError::Base64(e.to_string()))?;
-        let hint = match req.format.as_deref() {
+        self.prepare_bytes(&bytes, req.format.as_deref())
+    }
+
+    fn prepare_bytes(&self, bytes: &[u8], format: Option<&str>) -> Result<Prepared, ServiceError> {
+        let limits = self.classifier.limits();
+        let hint = match format {
             Some(f) if !f.trim().is_empty() => Some(preprocess::parse_format(f)?),
             _ => None,
         };
-        let image = preprocess::decode(&bytes, hint, limits)?;
+        let image = preprocess::decode(bytes, hint, limits)?;
         let rgb = preprocess::to_input_rgb(&image);
         Ok(Prepared {
             stats: InputStats::from_rgb(rgb.as_raw()),

@@ -163,8 +163,15 @@ fn test(root: &Path, extra: &[String]) -> Result<()> {
         "-D",
         "warnings",
     ]))?;
-    // The worker only exists on wasm32: lint it there, and build it for tests/edge.rs.
+    // The worker and the page only exist on wasm32: build them for tests/edge.rs and
+    // tests/web.rs, and lint the worker there.
     edge_build(root)?;
+    web_build(root)?;
+    status(
+        Command::new("npm")
+            .current_dir(root.join("tests/e2e"))
+            .args(["ci", "--no-audit", "--no-fund"]),
+    )?;
     status(
         cargo()
             .current_dir(root.join("crates/edge"))
@@ -248,6 +255,7 @@ fn ensure_wasm_tools(root: &Path) -> Result<()> {
         ("worker-build", "0.8.7", "worker-build", true),
         ("wasm-bindgen", "0.2.130", "wasm-bindgen-cli", false),
         ("wasm-pack", "0.15.1", "wasm-pack", true),
+        ("trunk", "0.21.14", "trunk", true),
     ];
     for (bin, version, krate, locked) in wanted {
         let have = tool_version(&cargo_bin(bin), "--version").unwrap_or_default();
@@ -274,6 +282,37 @@ fn ensure_edge_npm(edge: &Path) -> Result<()> {
                 .args(["ci", "--no-audit", "--no-fund"]),
         )?;
     }
+    Ok(())
+}
+
+/// The page: `trunk build --release` (offline, the `wasm` profile) into dist/.
+fn web_build(root: &Path) -> Result<()> {
+    ensure_wasm32(root)?;
+    ensure_wasm_tools(root)?;
+    let bin_dir = cargo_bin("trunk")
+        .parent()
+        .map(Path::to_path_buf)
+        .unwrap_or_default();
+    let path = std::env::join_paths(std::iter::once(bin_dir).chain(std::env::split_paths(
+        &std::env::var_os("PATH").unwrap_or_default(),
+    )))?;
+    status(
+        Command::new(cargo_bin("trunk"))
+            .current_dir(root)
+            .env("PATH", path)
+            .env("CARGO_TARGET_DIR", wasm_target_dir(root))
+            .args(["build", "--release"]),
+    )?;
+    let mut total = 0;
+    for entry in std::fs::read_dir(root.join("dist"))? {
+        let p = entry?.path();
+        if p.extension().is_some_and(|e| e == "wasm" || e == "js") {
+            let gz = gzip_len(&std::fs::read(&p)?)?;
+            total += gz;
+            eprintln!("xtask: page {}: {gz} bytes gzipped", p.display());
+        }
+    }
+    eprintln!("xtask: page wasm + js: {total} bytes gzipped");
     Ok(())
 }
 
@@ -339,9 +378,10 @@ fn gzip_len(bytes: &[u8]) -> Result<u64> {
 }
 
 fn run(root: &Path, extra: &[String]) -> Result<()> {
-    // The model server on its embedded weights: POST /predict, GET /metrics, /healthz.
-    // (The web page joins it here once it is built.) Extra arguments go to `lookout serve`,
-    // e.g. `cargo xtask run --pushgateway http://127.0.0.1:9091`.
+    // The page (built by Trunk into dist/) served by the model server on its embedded
+    // weights: the page, POST /predict, GET /metrics, /healthz, and the /pushgateway proxy.
+    // Extra arguments go to `lookout serve`, e.g. `--pushgateway http://127.0.0.1:9091`.
+    web_build(root)?;
     let mut cmd = cargo();
     cmd.current_dir(root).args([
         "run",
@@ -355,6 +395,7 @@ fn run(root: &Path, extra: &[String]) -> Result<()> {
     if !extra.iter().any(|a| a == "--addr") {
         cmd.args(["--addr", "127.0.0.1:8080"]);
     }
+    cmd.arg("--static-dir").arg(root.join("dist"));
     cmd.args(extra);
     status(&mut cmd)
 }

@@ -1,0 +1,8 @@
+//! Lookout's web page. See `app.rs`; natively this binary does nothing.
+#[cfg(target_arch = "wasm32")]
+mod app;
+
+fn main() {
+    #[cfg(target_arch = "wasm32")]
+    app::start();
+}

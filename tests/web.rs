@@ -1,0 +1,110 @@
+//! The page end to end in real headless Chromium (playwright-core from npm driving Debian's
+//! Chromium) against `lookout serve` with a real Pushgateway: it loads, classifies a gallery
+//! sample like the native pipeline does with the same weights, shows a readable message for a
+//! non-image, a truncated JPEG and a decompression bomb and keeps working, and its metrics
+//! reach the Pushgateway through the server's proxy. A screenshot is saved beside the test
+//! binaries (`e2e-page.png`).
+
+use std::process::Command;
+use std::time::Duration;
+
+use lookout_model::{Backend, Classifier};
+use lookout_tests::{
+    TempDir, free_port, get, lookout_bin, parse_exposition, start_pushgateway, start_server,
+    tests_dir, wait_for,
+};
+
+fn native_label(sample: &str) -> &'static str {
+    let (_, bytes) = lookout_model::samples::SAMPLES
+        .iter()
+        .find(|(n, _)| *n == sample)
+        .expect("sample");
+    Classifier::embedded_q8(Backend::Cpu)
+        .expect("q8")
+        .predict_bytes(bytes, None)
+        .expect("native prediction")
+        .label
+}
+
+#[test]
+fn page_classifies_pushes_and_survives_bad_files() {
+    let dist = tests_dir().join("../dist");
+    assert!(
+        dist.join("index.html").exists(),
+        "{} missing: `cargo xtask test` builds the page (trunk build --release)",
+        dist.display()
+    );
+    let e2e = tests_dir().join("e2e");
+    assert!(
+        e2e.join("node_modules/playwright-core").exists(),
+        "run `npm ci` in tests/e2e (cargo xtask test does)"
+    );
+    let pg_port = free_port();
+    let _pg = start_pushgateway(pg_port);
+    let pg_url = format!("http://127.0.0.1:{pg_port}");
+    let (_server, base) = start_server(&[
+        "--static-dir",
+        dist.to_str().expect("utf8"),
+        "--pushgateway",
+        &pg_url,
+    ]);
+    let dir = TempDir::new("e2e");
+    let bomb = dir.0.join("bomb.png");
+    std::fs::write(
+        &bomb,
+        lookout_model::fixtures::png_header_only(40_000, 40_000),
+    )
+    .expect("bomb");
+    let shot = lookout_bin().with_file_name("e2e-page.png");
+    let out = Command::new("node")
+        .arg(e2e.join("page.mjs"))
+        .arg(format!("{base}/"))
+        .arg(&shot)
+        .arg(&bomb)
+        .output()
+        .expect("node");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let v: serde_json::Value = serde_json::from_str(stdout.trim()).unwrap_or_else(|e| {
+        panic!(
+            "no JSON from page.mjs ({e}): {stdout}\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        )
+    });
+    println!("{v}");
+    assert!(v.get("failure").is_none(), "{v}");
+    assert_eq!(v["label"], native_label("0001_ship.jpg"), "{v}");
+    assert_eq!(v["label_after"], native_label("0003_airplane.jpg"), "{v}");
+    assert!(
+        v["backend"]
+            .as_str()
+            .is_some_and(|b| b.contains("wasm CPU")),
+        "{v}"
+    );
+    for (key, words) in [
+        ("error_text", "not a recognised image"),
+        ("error_truncated", "broken.jpg"),
+        ("error_bomb", "limit"),
+    ] {
+        let text = v[key].as_str().unwrap_or("");
+        assert!(text.contains(words), "{key}: {text:?}");
+    }
+    assert_eq!(v["total"], "2", "two successful predictions: {v}");
+    assert_eq!(v["console_errors"], serde_json::json!([]), "{v}");
+    assert!(shot.exists(), "screenshot");
+
+    // The page's own metrics, pushed through the server's proxy, are at the Pushgateway.
+    wait_for("the page's push", Duration::from_secs(20), || {
+        let text = get(&format!("{pg_url}/metrics"))?;
+        let total: f64 = parse_exposition(&text)
+            .iter()
+            .filter(|(n, l, _)| {
+                n == "prediction_value_total"
+                    && l.iter().any(|(k, v)| k == "runtime" && v == "browser-cpu")
+                    && l.iter()
+                        .any(|(k, v)| k == "instance" && v.starts_with("page-"))
+            })
+            .map(|(_, _, v)| v)
+            .sum();
+        (total == 2.0).then_some(())
+    });
+}
