@@ -34,12 +34,16 @@ fn main() -> Result<()> {
         Some("load-test") => load_test(&root, &args[1..]),
         Some("edge-build") => edge_build(&root).map(|_| ()),
         Some("edge-bench") => edge_bench(&root, &args[1..]),
-        Some("promql-bench") => promql_bench::run(
-            &root,
-            &target_dir(&root),
-            &wasm_target_dir(&root),
-            args.get(1).and_then(|h| h.parse().ok()).unwrap_or(6),
-        ),
+        Some("promql-bench") => ensure_wasm32(&root)
+            .and_then(|_| ensure_tools(&root, &[WASM_BINDGEN, WASM_PACK]))
+            .and_then(|_| {
+                promql_bench::run(
+                    &root,
+                    &target_dir(&root),
+                    &wasm_target_dir(&root),
+                    args.get(1).and_then(|h| h.parse().ok()).unwrap_or(6),
+                )
+            }),
         _ => {
             eprintln!(
                 "usage: cargo xtask <command>\n\
@@ -190,6 +194,7 @@ fn test(root: &Path, extra: &[String]) -> Result<()> {
 
 /// Tests that run in headless Chromium (wasm-bindgen-test through wasm-pack, offline).
 fn browser_tests(root: &Path) -> Result<()> {
+    ensure_tools(root, &[WASM_BINDGEN, WASM_PACK])?;
     let promql = root.join("crates/promql");
     status(
         cargo()
@@ -244,25 +249,30 @@ pub(crate) fn cargo_bin(name: &str) -> PathBuf {
     home.join("bin").join(name)
 }
 
-/// worker-build and the wasm-bindgen CLI at the versions Cargo.lock needs: the prebuilt
-/// copies in ../shared where there are some, else `cargo install` (slow, once).
-fn ensure_wasm_tools(root: &Path) -> Result<()> {
+/// A tool: binary, version, crate, whether `cargo install --locked` works for it.
+type Tool = (&'static str, &'static str, &'static str, bool);
+
+/// The wasm tools, each at the version this repo pins (wasm-bindgen must equal Cargo.lock's).
+const WASM_BINDGEN: Tool = ("wasm-bindgen", "0.2.130", "wasm-bindgen-cli", false);
+const WORKER_BUILD: Tool = ("worker-build", "0.8.7", "worker-build", true);
+const WASM_PACK: Tool = ("wasm-pack", "0.15.1", "wasm-pack", true);
+const TRUNK: Tool = ("trunk", "0.21.14", "trunk", true);
+
+/// Makes the given tools available: the prebuilt copies in ../shared where there are some,
+/// else `cargo install` (slow, once per machine).
+fn ensure_tools(root: &Path, wanted: &[Tool]) -> Result<()> {
     let helper = root.join("../shared/toolchain/install-tools");
-    if helper.exists() {
+    let have = |bin: &str, version: &str| {
+        tool_version(&cargo_bin(bin), "--version").is_some_and(|v| v.contains(version))
+    };
+    if wanted.iter().any(|(b, v, _, _)| !have(b, v)) && helper.exists() {
         status(Command::new("bash").arg(helper))?;
     }
-    let wanted = [
-        ("worker-build", "0.8.7", "worker-build", true),
-        ("wasm-bindgen", "0.2.130", "wasm-bindgen-cli", false),
-        ("wasm-pack", "0.15.1", "wasm-pack", true),
-        ("trunk", "0.21.14", "trunk", true),
-    ];
     for (bin, version, krate, locked) in wanted {
-        let have = tool_version(&cargo_bin(bin), "--version").unwrap_or_default();
-        if !have.contains(version) {
+        if !have(bin, version) {
             let mut c = cargo();
             c.args(["install", krate, "--version", version]);
-            if locked {
+            if *locked {
                 c.arg("--locked");
             }
             status(&mut c)?;
@@ -288,7 +298,7 @@ fn ensure_edge_npm(edge: &Path) -> Result<()> {
 /// The page: `trunk build --release` (offline, the `wasm` profile) into dist/.
 fn web_build(root: &Path) -> Result<()> {
     ensure_wasm32(root)?;
-    ensure_wasm_tools(root)?;
+    ensure_tools(root, &[WASM_BINDGEN, TRUNK])?;
     let bin_dir = cargo_bin("trunk")
         .parent()
         .map(Path::to_path_buf)
@@ -321,7 +331,7 @@ fn web_build(root: &Path) -> Result<()> {
 fn edge_build(root: &Path) -> Result<Vec<(String, u64, u64)>> {
     let edge = root.join("crates/edge");
     ensure_wasm32(root)?;
-    ensure_wasm_tools(root)?;
+    ensure_tools(root, &[WASM_BINDGEN, WORKER_BUILD])?;
     ensure_edge_npm(&edge)?;
     status(
         Command::new(cargo_bin("worker-build"))
