@@ -392,16 +392,10 @@ fn run(root: &Path, extra: &[String]) -> Result<()> {
     // weights: the page, POST /predict, GET /metrics, /healthz, and the /pushgateway proxy.
     // Extra arguments go to `lookout serve`, e.g. `--pushgateway http://127.0.0.1:9091`.
     web_build(root)?;
-    let mut cmd = cargo();
-    cmd.current_dir(root).args([
-        "run",
-        "--release",
-        "--locked",
-        "-p",
-        "lookout-cli",
-        "--",
-        "serve",
-    ]);
+    // Built with the workspace's feature set (as the tests build it), so burn is not rebuilt.
+    let lookout = build_lookout(root)?;
+    let mut cmd = Command::new(lookout);
+    cmd.current_dir(root).arg("serve");
     if !extra.iter().any(|a| a == "--addr") {
         cmd.args(["--addr", "127.0.0.1:8080"]);
     }
