@@ -216,6 +216,16 @@ fn browser_tests(root: &Path) -> Result<()> {
             .env("CHROMEDRIVER", "/usr/bin/chromedriver")
             .args(["test", "--headless", "--chrome", "--mode", "no-install"])
             .args(["--", "--locked", "--test", "browser"]),
+    )?;
+    // The model pipeline in the browser against the native fixture (the `wasm` profile: the
+    // same burn build as the page and the worker).
+    status(
+        Command::new(cargo_bin("wasm-pack"))
+            .current_dir(root.join("crates/model"))
+            .env("CARGO_TARGET_DIR", wasm_target_dir(root))
+            .env("CHROMEDRIVER", "/usr/bin/chromedriver")
+            .args(["test", "--headless", "--chrome", "--mode", "no-install"])
+            .args(["--", "--locked", "--profile", "wasm", "--test", "browser"]),
     )
 }
 

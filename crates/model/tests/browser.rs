@@ -1,0 +1,50 @@
+//! The pipeline in a real browser (headless Chromium, wasm32, SIMD): preprocessing and the
+//! 8-bit model's probabilities on the shipped samples equal the native pipeline's
+//! (`tests/fixtures/native-q8.json`, kept current by `tests/fixture.rs`) within 1e-4.
+//! Run: `wasm-pack test --headless --chrome --mode no-install -- --profile wasm --test browser`.
+#![cfg(target_arch = "wasm32")]
+
+use lookout_model::preprocess::{DecodeLimits, preprocess};
+use lookout_model::samples::SAMPLES;
+use lookout_model::{Backend, Classifier};
+use wasm_bindgen_test::{wasm_bindgen_test, wasm_bindgen_test_configure};
+
+wasm_bindgen_test_configure!(run_in_browser);
+
+#[wasm_bindgen_test]
+fn browser_pipeline_equals_native() {
+    let expected: serde_json::Value =
+        serde_json::from_str(include_str!("fixtures/native-q8.json")).expect("fixture");
+    let clf = Classifier::embedded(Backend::Cpu).expect("the wasm build embeds the q8 weights");
+    for (item, (name, bytes)) in expected.as_array().expect("array").iter().zip(SAMPLES) {
+        assert_eq!(item["name"], *name);
+        let input = preprocess(bytes, None, &DecodeLimits::default()).expect("preprocess");
+        let sum: f64 = input.iter().map(|v| f64::from(*v)).sum();
+        let want_sum = item["input_sum"].as_f64().expect("sum");
+        assert!(
+            (sum - want_sum).abs() <= 1e-3 * want_sum.abs().max(1.0),
+            "{name}: {sum} vs {want_sum}"
+        );
+        for (i, v) in item["input_head"]
+            .as_array()
+            .expect("head")
+            .iter()
+            .enumerate()
+        {
+            let v = v.as_f64().expect("f64");
+            assert!((f64::from(input[i]) - v).abs() <= 1e-6, "{name} input[{i}]");
+        }
+        let p = clf.predict_inputs(&input).expect("predict").remove(0);
+        assert_eq!(p.label, item["label"].as_str().expect("label"), "{name}");
+        for (i, v) in item["probabilities"]
+            .as_array()
+            .expect("p")
+            .iter()
+            .enumerate()
+        {
+            let v = v.as_f64().expect("f64");
+            let got = f64::from(p.probabilities[i]);
+            assert!((got - v).abs() <= 1e-4, "{name} p[{i}]: {got} vs {v}");
+        }
+    }
+}
