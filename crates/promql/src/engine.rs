@@ -127,7 +127,7 @@ fn register_2_42_functions() {
 pub fn parse(query: &str) -> Result<Expr, QueryError> {
     register_2_42_functions();
     parser::parse(query).map_err(|message| {
-        let position = error_position(query, &message);
+        let position = error_position(query);
         QueryError::Parse { message, position }
     })
 }
@@ -135,8 +135,7 @@ pub fn parse(query: &str) -> Result<Expr, QueryError> {
 /// promql-parser reports grammar errors without a position; find one for the editor: where
 /// the lexer stops, else where the longest parseable prefix ends (the next token is the
 /// unexpected one), else the end when only closing brackets are missing.
-fn error_position(query: &str, message: &str) -> Option<usize> {
-    let _ = message;
+fn error_position(query: &str) -> Option<usize> {
     if query.len() > 4096 {
         return None; // the search below is quadratic; editors send short queries
     }
@@ -1002,7 +1001,7 @@ fn vector_vector(
             ));
         }
     }
-    let mut matched_one_to_one: HashMap<Labels, Labels> = HashMap::new();
+    let mut matched_one_to_one = std::collections::HashSet::new();
     let mut out = Vec::new();
     let mut seen_out: std::collections::HashSet<Labels> = std::collections::HashSet::new();
     for ls in many {
@@ -1015,11 +1014,7 @@ fn vector_vector(
         } else if !keep {
             continue;
         }
-        if one_to_one
-            && matched_one_to_one
-                .insert(sig.clone(), ls.labels.clone())
-                .is_some()
-        {
+        if one_to_one && !matched_one_to_one.insert(sig.clone()) {
             return eval_err(
                 "multiple matches for labels: many-to-one matching must be explicit (group_left/group_right)",
             );

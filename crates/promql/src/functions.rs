@@ -322,7 +322,7 @@ fn absent(present: bool, exprs: &[Box<Expr>], ts: i64) -> Val {
     }])
 }
 
-fn date_fn(args: Vec<Val>, ts: i64, name: &str, f: fn(chrono::DateTime<Utc>) -> f64) -> Val {
+fn date_fn(args: Vec<Val>, ts: i64, f: fn(chrono::DateTime<Utc>) -> f64) -> Val {
     let input = match args.into_iter().next() {
         Some(Val::Vector(v)) => v,
         _ => vec![Sample {
@@ -331,7 +331,6 @@ fn date_fn(args: Vec<Val>, ts: i64, name: &str, f: fn(chrono::DateTime<Utc>) -> 
             v: ts as f64 / 1e3,
         }],
     };
-    let _ = name;
     simple(input, |v| {
         if !v.is_finite() {
             return f64::NAN;
@@ -598,26 +597,26 @@ pub(crate) fn call(
                     .collect(),
             ))
         }
-        "days_in_month" => Ok(date_fn(it_rest(next, nargs)?, ts, name, days_in_month)),
-        "day_of_month" => Ok(date_fn(it_rest(next, nargs)?, ts, name, |t| {
+        "days_in_month" => Ok(date_fn(it_collect(next, nargs)?, ts, days_in_month)),
+        "day_of_month" => Ok(date_fn(it_collect(next, nargs)?, ts, |t| {
             f64::from(t.day())
         })),
-        "day_of_week" => Ok(date_fn(it_rest(next, nargs)?, ts, name, |t| {
+        "day_of_week" => Ok(date_fn(it_collect(next, nargs)?, ts, |t| {
             f64::from(t.weekday().num_days_from_sunday())
         })),
-        "day_of_year" => Ok(date_fn(it_rest(next, nargs)?, ts, name, |t| {
+        "day_of_year" => Ok(date_fn(it_collect(next, nargs)?, ts, |t| {
             f64::from(t.ordinal())
         })),
-        "hour" => Ok(date_fn(it_rest(next, nargs)?, ts, name, |t| {
+        "hour" => Ok(date_fn(it_collect(next, nargs)?, ts, |t| {
             f64::from(t.hour())
         })),
-        "minute" => Ok(date_fn(it_rest(next, nargs)?, ts, name, |t| {
+        "minute" => Ok(date_fn(it_collect(next, nargs)?, ts, |t| {
             f64::from(t.minute())
         })),
-        "month" => Ok(date_fn(it_rest(next, nargs)?, ts, name, |t| {
+        "month" => Ok(date_fn(it_collect(next, nargs)?, ts, |t| {
             f64::from(t.month())
         })),
-        "year" => Ok(date_fn(it_rest(next, nargs)?, ts, name, |t| {
+        "year" => Ok(date_fn(it_collect(next, nargs)?, ts, |t| {
             f64::from(t.year())
         })),
         // Range-vector functions.
@@ -799,13 +798,6 @@ fn it_collect(
     n: usize,
 ) -> Result<Vec<Val>, QueryError> {
     (0..n).map(|_| next()).collect()
-}
-
-fn it_rest(
-    next: impl FnMut() -> Result<Val, QueryError>,
-    n: usize,
-) -> Result<Vec<Val>, QueryError> {
-    it_collect(next, n)
 }
 
 /// Wraps a series as a one-element [`RangeArg`] (tests).

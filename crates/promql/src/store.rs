@@ -4,7 +4,7 @@
 
 use std::collections::HashMap;
 
-use promql_parser::label::{MatchOp, Matcher};
+use promql_parser::label::Matcher;
 
 use crate::labels::{Labels, METRIC_NAME};
 
@@ -192,12 +192,7 @@ pub enum IngestError {
 
 /// Whether a label set satisfies one matcher (a missing label matches as "").
 pub fn matches(m: &Matcher, labels: &Labels) -> bool {
-    let v = labels.get(&m.name).unwrap_or("");
-    match &m.op {
-        MatchOp::Equal => m.value == v,
-        MatchOp::NotEqual => m.value != v,
-        MatchOp::Re(_) | MatchOp::NotRe(_) => m.is_match(v),
-    }
+    m.is_match(labels.get(&m.name).unwrap_or(""))
 }
 
 /// `name{a="b",c="d"} value [timestamp]` → labels and value (the timestamp is ignored: the
@@ -312,6 +307,7 @@ pub fn parse_float(s: &str) -> Result<f64, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use promql_parser::label::MatchOp;
 
     #[test]
     fn append_select_and_retention() {

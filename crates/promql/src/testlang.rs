@@ -311,12 +311,7 @@ pub fn almost_equal(a: f64, b: f64) -> bool {
 fn show_expected(e: &Expected) -> String {
     match e {
         Expected::Scalar(v) => format!("scalar {}", format_value(*v)),
-        Expected::Vector(v) if v.is_empty() => "empty vector".into(),
-        Expected::Vector(v) => v
-            .iter()
-            .map(|(l, x)| format!("{l} {}", format_value(*x)))
-            .collect::<Vec<_>>()
-            .join(", "),
+        Expected::Vector(v) => show_vector(v),
     }
 }
 
