@@ -1,5 +1,5 @@
 //! The edge worker in a real workerd: the seed's API answers exactly like the native
-//! pipeline with the same (8-bit) weights, bad input is refused with 4xx JSON before any
+//! pipeline with the same (compact) weights, bad input is refused with 4xx JSON before any
 //! decoding, and the isolate's metrics reach a real Pushgateway without losing an increment
 //! across an outage.
 
@@ -51,7 +51,7 @@ fn prediction_total(metrics: &str, filter: impl Fn(&[(String, String)]) -> bool)
 fn worker_predicts_like_native_and_refuses_bad_input() {
     let (_workerd, base) = start_workerd(None);
     let url = format!("{base}/predict");
-    let native = Classifier::embedded_q8(Backend::Cpu).expect("native q8 classifier");
+    let native = Classifier::embedded_compact(Backend::Cpu).expect("native compact classifier");
     let samples = lookout_model::samples::SAMPLES;
     assert!(samples.len() >= EDGE_MAX_BATCH);
 

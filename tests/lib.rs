@@ -150,6 +150,9 @@ pub fn start_pushgateway(port: u16) -> Daemon {
         "pushgateway",
         Command::new("prometheus-pushgateway")
             .arg(format!("--web.listen-address=127.0.0.1:{port}"))
+            // Debian's build persists to /var/lib/prometheus/pushgateway.data by default,
+            // shared by every instance: keep each test's Pushgateway in memory and empty.
+            .arg("--persistence.file=")
             .stdout(Stdio::null())
             .stderr(Stdio::null()),
     );

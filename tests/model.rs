@@ -25,21 +25,24 @@ fn embedded_weights_accuracy_on_the_shipped_test_slice() {
     );
 }
 
-/// The 8-bit weights (what the page and the edge worker embed) lose at most one point
+/// The compact weights (what the page and the edge worker embed) lose at most one point
 /// against the f16 ones on the shipped slice (full test set: BENCHMARKS.md), and agree with
 /// them on almost every image.
 #[test]
-fn q8_weights_stay_within_a_point_of_f16() {
+fn compact_weights_stay_within_a_point_of_f16() {
     let set = CifarSet::load_files(&[test_slice()]).expect("shipped slice");
     let f16 = Classifier::embedded(Backend::Cpu).expect("f16 weights");
-    let q8 = Classifier::embedded_q8(Backend::Cpu).expect("q8 weights");
+    let compact = Classifier::embedded_compact(Backend::Cpu).expect("compact weights");
     let a = evaluate(&f16, &set, 100, |_| {}).expect("eval f16");
-    let b = evaluate(&q8, &set, 100, |_| {}).expect("eval q8");
-    println!("slice accuracy f16 {:.4}, q8 {:.4}", a.accuracy, b.accuracy);
+    let b = evaluate(&compact, &set, 100, |_| {}).expect("eval compact");
+    println!(
+        "slice accuracy f16 {:.4}, compact {:.4}",
+        a.accuracy, b.accuracy
+    );
     assert!(b.accuracy >= SLICE_ACCURACY_FLOOR);
     assert!(
         b.accuracy >= a.accuracy - 0.01,
-        "q8 {:.4} vs f16 {:.4}",
+        "compact {:.4} vs f16 {:.4}",
         b.accuracy,
         a.accuracy
     );
@@ -47,7 +50,7 @@ fn q8_weights_stay_within_a_point_of_f16() {
     for i in 0..set.len() {
         let x = normalize_planar(set.image(i));
         let pa = f16.predict_inputs(&x).expect("f16")[0].class_index;
-        let pb = q8.predict_inputs(&x).expect("q8")[0].class_index;
+        let pb = compact.predict_inputs(&x).expect("compact")[0].class_index;
         same += usize::from(pa == pb);
     }
     assert!(same * 100 >= set.len() * 98, "{same}/{} agree", set.len());

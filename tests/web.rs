@@ -19,8 +19,8 @@ fn native_label(sample: &str) -> &'static str {
         .iter()
         .find(|(n, _)| *n == sample)
         .expect("sample");
-    Classifier::embedded_q8(Backend::Cpu)
-        .expect("q8")
+    Classifier::embedded_compact(Backend::Cpu)
+        .expect("compact")
         .predict_bytes(bytes, None)
         .expect("native prediction")
         .label
@@ -74,11 +74,22 @@ fn page_classifies_pushes_and_survives_bad_files() {
     assert!(v.get("failure").is_none(), "{v}");
     assert_eq!(v["label"], native_label("0001_ship.jpg"), "{v}");
     assert_eq!(v["label_after"], native_label("0003_airplane.jpg"), "{v}");
+    // The first prediction did not wait for the WebGPU module; the frog ran on WebGPU
+    // (SwiftShader's adapter) with the native label; the airplane back on CPU.
+    for (key, words) in [
+        ("backend", "wasm CPU"),
+        ("gpu_status", "ready on"),
+        ("gpu_backend", "WebGPU"),
+        ("backend_after", "wasm CPU"),
+    ] {
+        let text = v[key].as_str().unwrap_or("");
+        assert!(text.contains(words), "{key}: {text:?} in {v}");
+    }
+    assert_eq!(v["gpu_label"], native_label("0004_frog.jpg"), "{v}");
+    let runtimes = v["runtimes"].as_str().unwrap_or("");
     assert!(
-        v["backend"]
-            .as_str()
-            .is_some_and(|b| b.contains("wasm CPU")),
-        "{v}"
+        runtimes.contains("browser-cpu: 2") && runtimes.contains("browser-webgpu: 1"),
+        "the live view (PromQL over the page's store) counts per runtime: {v}"
     );
     for (key, words) in [
         ("error_text", "not a recognised image"),
@@ -88,23 +99,27 @@ fn page_classifies_pushes_and_survives_bad_files() {
         let text = v[key].as_str().unwrap_or("");
         assert!(text.contains(words), "{key}: {text:?}");
     }
-    assert_eq!(v["total"], "2", "two successful predictions: {v}");
+    assert_eq!(v["total"], "3", "three successful predictions: {v}");
     assert_eq!(v["console_errors"], serde_json::json!([]), "{v}");
     assert!(shot.exists(), "screenshot");
 
-    // The page's own metrics, pushed through the server's proxy, are at the Pushgateway.
+    // The page's own metrics, pushed through the server's proxy, are at the Pushgateway,
+    // per runtime.
     wait_for("the page's push", Duration::from_secs(20), || {
         let text = get(&format!("{pg_url}/metrics"))?;
-        let total: f64 = parse_exposition(&text)
-            .iter()
-            .filter(|(n, l, _)| {
-                n == "prediction_value_total"
-                    && l.iter().any(|(k, v)| k == "runtime" && v == "browser-cpu")
-                    && l.iter()
-                        .any(|(k, v)| k == "instance" && v.starts_with("page-"))
-            })
-            .map(|(_, _, v)| v)
-            .sum();
-        (total == 2.0).then_some(())
+        let series = parse_exposition(&text);
+        let total = |runtime: &str| -> f64 {
+            series
+                .iter()
+                .filter(|(n, l, _)| {
+                    n == "prediction_value_total"
+                        && l.iter().any(|(k, v)| k == "runtime" && v == runtime)
+                        && l.iter()
+                            .any(|(k, v)| k == "instance" && v.starts_with("page-"))
+                })
+                .map(|(_, _, v)| v)
+                .sum()
+        };
+        (total("browser-cpu") == 2.0 && total("browser-webgpu") == 1.0).then_some(())
     });
 }

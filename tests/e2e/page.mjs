@@ -1,6 +1,7 @@
-// The page end to end in headless Chromium: load, classify a gallery sample, refuse bad
-// files with a readable message and keep working, and wait until the page's metrics were
-// pushed through the server's proxy. Prints one JSON object; the Rust test judges it.
+// The page end to end in headless Chromium (with SwiftShader's WebGPU adapter): load,
+// classify a gallery sample on wasm CPU at once, refuse bad files with a readable message
+// and keep working, classify on WebGPU once its module is up, back on CPU, and wait until
+// the page's metrics were pushed through the server's proxy. Prints one JSON object; the Rust test judges it.
 // Usage: node page.mjs URL SCREENSHOT.png BOMB.png
 import { chromium } from 'playwright-core';
 import { mkdtempSync, readFileSync } from 'node:fs';
@@ -13,7 +14,8 @@ const ctx = await chromium.launchPersistentContext(profile, {
   executablePath: '/usr/bin/chromium',
   headless: true,
   args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-    '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+    '--disable-background-networking', '--disable-component-update', '--disable-sync',
+    '--enable-unsafe-webgpu'],
 });
 const out = {};
 try {
@@ -38,17 +40,35 @@ try {
   out.error_truncated = await errorFor('broken.jpg', 'image/jpeg', jpeg.subarray(0, jpeg.length / 2));
   out.error_bomb = await errorFor('bomb.png', 'image/png', readFileSync(bomb));
 
-  // Still working: the airplane sample, whole.
+  // WebGPU: the page found the adapter and loads the module in the background.
+  await page.waitForFunction(() => /ready on|failed/.test(document.querySelector('#gpu-status').textContent),
+    null, { timeout: 180000 });
+  out.gpu_status = await page.textContent('#gpu-status');
+  await page.click('#use-webgpu');
+  await page.click('button.sample[data-name="0004_frog.jpg"]');
+  await page.waitForFunction(() => document.querySelector('.meta')?.textContent.startsWith('0004_frog.jpg'));
+  out.gpu_label = await page.textContent('#label');
+  out.gpu_backend = await page.textContent('#backend');
+  await page.screenshot({ path: shot, fullPage: true });
+
+  // Back on CPU, still working after the bad files: the airplane sample, whole.
+  await page.click('#use-cpu');
   await page.setInputFiles('#file', { name: 'plane.jpg', mimeType: 'image/jpeg', buffer: jpeg });
   await page.waitForFunction(() => document.querySelector('.meta')?.textContent.startsWith('plane.jpg'));
   out.label_after = await page.textContent('#label');
+  out.backend_after = await page.textContent('#backend');
 
-  await page.waitForFunction(() => document.querySelector('#push').textContent.startsWith('pushed 2 '),
+  await page.waitForFunction(() => document.querySelector('#push').textContent.startsWith('pushed 3 '),
     null, { timeout: 30000 });
+  // The live view is scraped every 2 s: wait for the scrape that saw all three.
+  await page.waitForFunction(() => {
+    const t = document.querySelector('#runtimes').textContent;
+    return /browser-cpu: 2/.test(t) && /browser-webgpu: 1/.test(t);
+  }, null, { timeout: 10000 }).catch(() => {});
+  out.runtimes = await page.textContent('#runtimes');
   out.push = await page.textContent('#push');
   out.total = await page.textContent('#total');
   out.console_errors = consoleErrors;
-  await page.screenshot({ path: shot, fullPage: true });
 } catch (e) {
   out.failure = String(e);
 } finally {

@@ -119,13 +119,17 @@ enum Command {
         #[arg(required = true)]
         files: Vec<PathBuf>,
     },
-    /// Quantise weights to 8 bits per output channel (`LKQ8`, what the page and the edge
-    /// worker embed). Check the result with `lookout eval --weights OUT`.
+    /// Quantise weights to 8 bits per output channel (`LKQ8`, what the edge worker embeds),
+    /// or fc1 to 4 bits (`--four-bit-group`, what the page embeds). Check the result with `lookout eval --weights OUT`.
     ExportQ8 {
         out: PathBuf,
         /// Source weights (best: the f32 checkpoint's model.bpk); default the embedded f16.
         #[arg(long)]
         weights: Option<PathBuf>,
+        /// 4 bits for the large linear layer (fc1), one scale per this many input rows and
+        /// output; 8 bits for the rest (what the page embeds: group 64).
+        #[arg(long)]
+        four_bit_group: Option<usize>,
     },
 }
 
@@ -268,9 +272,18 @@ fn run(command: Command) -> Result<()> {
             Ok(())
         }
         Command::PromqlTest { files } => promql_test(&files),
-        Command::ExportQ8 { out, weights } => {
-            let tensors = lookout_model::quant::snapshot(&load_model(weights.as_ref())?)?;
-            let bytes = lookout_model::quant::encode(&tensors);
+        Command::ExportQ8 {
+            out,
+            weights,
+            four_bit_group,
+        } => {
+            use lookout_model::quant::{Scheme, encode_with, snapshot};
+            let tensors = snapshot(&load_model(weights.as_ref())?)?;
+            let scheme = match four_bit_group {
+                Some(group) => Scheme::Mixed4 { group },
+                None => Scheme::Q8,
+            };
+            let bytes = encode_with(&tensors, scheme);
             std::fs::write(&out, &bytes).with_context(|| format!("writing {}", out.display()))?;
             eprintln!("wrote {} ({} bytes)", out.display(), bytes.len());
             Ok(())

@@ -32,6 +32,9 @@ pub struct ServeArgs {
     /// Folder with the built web page to serve at /.
     #[arg(long)]
     static_dir: Option<PathBuf>,
+    /// Let browser pages on this origin (`*`: any) call the API from another origin.
+    #[arg(long)]
+    cors_origin: Option<String>,
 }
 
 pub fn run(args: ServeArgs) -> Result<()> {
@@ -45,6 +48,7 @@ pub fn run(args: ServeArgs) -> Result<()> {
         push_interval: Duration::from_secs_f64(args.push_interval.max(0.1)),
         job: args.job,
         static_dir: args.static_dir.filter(|d| d.is_dir()),
+        cors_origin: args.cors_origin,
     };
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()

@@ -10,13 +10,17 @@
 //!   `input_contrast` (histograms).
 //!
 //! Every series carries `runtime` (`browser-cpu`, `browser-webgpu`, `edge`, `native-cpu`,
-//! `native-gpu`). The instance id goes into the Pushgateway grouping key (and is the scrape
+//! `native-gpu`). One [`Metrics`] may record several runtimes (the page runs wasm CPU and
+//! WebGPU side by side): each has its own series and its own drift window. The instance id goes into the Pushgateway grouping key (and is the scrape
 //! target's `instance` when Prometheus scrapes directly), not into the exposition.
 
 mod drift;
 mod encode;
+#[cfg(target_arch = "wasm32")]
+pub mod fetch;
 pub mod push;
 
+use std::collections::BTreeMap;
 use std::sync::Mutex;
 use std::sync::atomic::AtomicU64;
 
@@ -123,12 +127,13 @@ pub struct Metrics {
     inference_time: Family<RuntimeLabels, Histogram>,
     confidence: Family<ClassLabels, Histogram>,
     predictions: Family<ClassLabels, Counter>,
-    low_confidence_ratio: Gauge<f64, AtomicU64>,
-    class_psi: Gauge<f64, AtomicU64>,
-    class_kl: Gauge<f64, AtomicU64>,
+    low_confidence_ratio: Family<RuntimeLabels, Gauge<f64, AtomicU64>>,
+    class_psi: Family<RuntimeLabels, Gauge<f64, AtomicU64>>,
+    class_kl: Family<RuntimeLabels, Gauge<f64, AtomicU64>>,
     brightness: Family<RuntimeLabels, Histogram>,
     contrast: Family<RuntimeLabels, Histogram>,
-    window: Mutex<drift::Window>,
+    /// The drift window of every runtime recorded so far (keyed by its label value).
+    windows: Mutex<BTreeMap<&'static str, drift::Window>>,
 }
 
 fn inference_histogram() -> Histogram {
@@ -162,24 +167,9 @@ impl Metrics {
         let contrast = Family::<RuntimeLabels, Histogram>::new_with_constructor(
             contrast_histogram as fn() -> Histogram,
         );
-        let low_confidence_ratio = Gauge::<f64, AtomicU64>::default();
-        let class_psi = Gauge::<f64, AtomicU64>::default();
-        let class_kl = Gauge::<f64, AtomicU64>::default();
-
-        let rt = RuntimeLabels {
-            runtime: runtime.as_str(),
-        };
-        drop(inference_time.get_or_create(&rt));
-        drop(brightness.get_or_create(&rt));
-        drop(contrast.get_or_create(&rt));
-        for c in classes {
-            let l = ClassLabels {
-                label: (*c).to_string(),
-                runtime: runtime.as_str(),
-            };
-            drop(confidence.get_or_create(&l));
-            drop(predictions.get_or_create(&l));
-        }
+        let low_confidence_ratio = Family::<RuntimeLabels, Gauge<f64, AtomicU64>>::default();
+        let class_psi = Family::<RuntimeLabels, Gauge<f64, AtomicU64>>::default();
+        let class_kl = Family::<RuntimeLabels, Gauge<f64, AtomicU64>>::default();
 
         registry.register(
             "inference_time",
@@ -196,22 +186,17 @@ impl Metrics {
             "Predictions made, per predicted label",
             predictions.clone(),
         );
-        let gauge_labels = [(
-            std::borrow::Cow::Borrowed("runtime"),
-            std::borrow::Cow::Borrowed(runtime.as_str()),
-        )];
-        let sub = registry.sub_registry_with_labels(gauge_labels.into_iter());
-        sub.register(
+        registry.register(
             "prediction_low_confidence_ratio",
             "Share of the last predictions whose confidence was below 0.5",
             low_confidence_ratio.clone(),
         );
-        sub.register(
+        registry.register(
             "prediction_class_psi",
             "Population stability index of the recent class mix against the training prior",
             class_psi.clone(),
         );
-        sub.register(
+        registry.register(
             "prediction_class_kl",
             "KL divergence of the recent class mix from the training prior, nats",
             class_kl.clone(),
@@ -226,8 +211,7 @@ impl Metrics {
             "Standard deviation of luminance of input images (0-1)",
             contrast.clone(),
         );
-        let window = drift::Window::new(classes.len());
-        Self {
+        let metrics = Self {
             registry,
             runtime,
             instance: instance.into(),
@@ -240,7 +224,36 @@ impl Metrics {
             class_kl,
             brightness,
             contrast,
-            window: Mutex::new(window),
+            windows: Mutex::new(BTreeMap::new()),
+        };
+        metrics.add_runtime(runtime);
+        metrics
+    }
+
+    /// Creates every series of `runtime` at zero (as [`Metrics::new`] does for its own), so
+    /// that `rate()` sees the first prediction on a runtime brought up later.
+    pub fn add_runtime(&self, runtime: Runtime) {
+        let mut windows = self.windows.lock().unwrap_or_else(|p| p.into_inner());
+        if windows.contains_key(runtime.as_str()) {
+            return;
+        }
+        windows.insert(runtime.as_str(), drift::Window::new(self.classes.len()));
+        let rt = RuntimeLabels {
+            runtime: runtime.as_str(),
+        };
+        drop(self.inference_time.get_or_create(&rt));
+        drop(self.brightness.get_or_create(&rt));
+        drop(self.contrast.get_or_create(&rt));
+        drop(self.low_confidence_ratio.get_or_create(&rt));
+        drop(self.class_psi.get_or_create(&rt));
+        drop(self.class_kl.get_or_create(&rt));
+        for c in &self.classes {
+            let l = ClassLabels {
+                label: c.clone(),
+                runtime: runtime.as_str(),
+            };
+            drop(self.confidence.get_or_create(&l));
+            drop(self.predictions.get_or_create(&l));
         }
     }
 
@@ -252,14 +265,20 @@ impl Metrics {
         &self.instance
     }
 
-    /// Records one prediction.
+    /// Records one prediction on this instance's own runtime.
     pub fn record(&self, o: &Observation<'_>) {
+        self.record_on(self.runtime, o);
+    }
+
+    /// Records one prediction made on `runtime`.
+    pub fn record_on(&self, runtime: Runtime, o: &Observation<'_>) {
+        self.add_runtime(runtime);
         let rt = RuntimeLabels {
-            runtime: self.runtime.as_str(),
+            runtime: runtime.as_str(),
         };
         let labels = ClassLabels {
             label: o.label.to_string(),
-            runtime: self.runtime.as_str(),
+            runtime: runtime.as_str(),
         };
         self.inference_time
             .get_or_create(&rt)
@@ -273,22 +292,43 @@ impl Metrics {
         let class = self.classes.iter().position(|c| c == o.label);
         // A poisoned lock only means another thread panicked mid-update; the window is
         // still a valid ring buffer.
-        let mut w = self.window.lock().unwrap_or_else(|p| p.into_inner());
-        let d = w.push(class, o.confidence);
-        self.low_confidence_ratio.set(d.low_confidence_ratio);
-        self.class_psi.set(d.psi);
-        self.class_kl.set(d.kl);
+        let mut windows = self.windows.lock().unwrap_or_else(|p| p.into_inner());
+        let d = windows
+            .entry(runtime.as_str())
+            .or_insert_with(|| drift::Window::new(self.classes.len()))
+            .push(class, o.confidence);
+        self.low_confidence_ratio
+            .get_or_create(&rt)
+            .set(d.low_confidence_ratio);
+        self.class_psi.get_or_create(&rt).set(d.psi);
+        self.class_kl.get_or_create(&rt).set(d.kl);
     }
 
-    /// Total predictions recorded (the sum of `prediction_value_total`).
+    /// Total predictions recorded, on every runtime (the sum of `prediction_value_total`).
     pub fn predictions_total(&self) -> u64 {
+        let runtimes: Vec<&'static str> = self
+            .windows
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .keys()
+            .copied()
+            .collect();
+        runtimes.iter().map(|r| self.total_of(r)).sum()
+    }
+
+    /// Predictions recorded on one runtime.
+    pub fn predictions_on(&self, runtime: Runtime) -> u64 {
+        self.total_of(runtime.as_str())
+    }
+
+    fn total_of(&self, runtime: &'static str) -> u64 {
         self.classes
             .iter()
             .map(|c| {
                 self.predictions
                     .get_or_create(&ClassLabels {
                         label: c.clone(),
-                        runtime: self.runtime.as_str(),
+                        runtime,
                     })
                     .get()
             })

@@ -67,7 +67,7 @@ fn drift_signals() {
     for i in 0..300 {
         m.record(&obs(CLASSES[i % 3], 0.9));
     }
-    let d = m.window.lock().expect("lock").drift();
+    let d = m.windows.lock().expect("lock")["browser-cpu"].drift();
     assert!(
         d.psi.abs() < 1e-6 && d.kl.abs() < 1e-6,
         "balanced mix: {d:?}"
@@ -76,7 +76,7 @@ fn drift_signals() {
     for _ in 0..DRIFT_WINDOW {
         m.record(&obs("Ship", 0.3));
     }
-    let d = m.window.lock().expect("lock").drift();
+    let d = m.windows.lock().expect("lock")["browser-cpu"].drift();
     assert_eq!(
         d.low_confidence_ratio, 1.0,
         "the window forgot the old entries"
@@ -84,6 +84,42 @@ fn drift_signals() {
     // Everything in one of three classes: KL = ln 3 (up to smoothing).
     assert!((d.kl - 3f64.ln()).abs() < 1e-2, "{d:?}");
     assert!(d.psi > 1.0);
+}
+
+#[test]
+fn runtimes_side_by_side_keep_their_own_series_and_drift() {
+    let m = Metrics::new(Runtime::BrowserCpu, "p", &CLASSES);
+    let before = m.encode(Format::Text);
+    assert!(!before.contains("browser-webgpu"), "{before}");
+    m.add_runtime(Runtime::BrowserWebgpu);
+    let text = m.encode(Format::Text);
+    assert!(text.contains("prediction_value_total{label=\"Ship\",runtime=\"browser-webgpu\"} 0"));
+    assert!(text.contains("prediction_class_kl{runtime=\"browser-webgpu\"} 0"));
+    for _ in 0..4 {
+        m.record(&obs("Ship", 0.9));
+    }
+    m.record_on(Runtime::BrowserWebgpu, &obs("Dog", 0.2));
+    assert_eq!(m.predictions_total(), 5);
+    assert_eq!(m.predictions_on(Runtime::BrowserCpu), 4);
+    assert_eq!(m.predictions_on(Runtime::BrowserWebgpu), 1);
+    let text = m.encode(Format::Text);
+    for line in [
+        "prediction_value_total{label=\"Ship\",runtime=\"browser-cpu\"} 4",
+        "prediction_value_total{label=\"Dog\",runtime=\"browser-webgpu\"} 1",
+        "prediction_value_total{label=\"Dog\",runtime=\"browser-cpu\"} 0",
+        "inference_time_count{runtime=\"browser-webgpu\"} 1",
+        "prediction_low_confidence_ratio{runtime=\"browser-webgpu\"} 1.0",
+        "prediction_low_confidence_ratio{runtime=\"browser-cpu\"} 0.0",
+    ] {
+        assert!(text.contains(line), "missing {line}:\n{text}");
+    }
+    // One HELP/TYPE per family, whatever the number of runtimes.
+    assert_eq!(
+        text.matches("# TYPE prediction_value_total counter")
+            .count(),
+        1,
+        "{text}"
+    );
 }
 
 #[test]

@@ -60,7 +60,9 @@ pub struct Prediction {
 }
 
 impl Prediction {
-    fn from_logits(logits: &[f32], inference_seconds: f64) -> Self {
+    /// Softmax and argmax of one image's logits (also for logits computed elsewhere, e.g. by
+    /// the page's WebGPU module).
+    pub fn from_logits(logits: &[f32], inference_seconds: f64) -> Self {
         let probabilities = softmax(logits);
         let class_index = argmax(&probabilities);
         Self {
@@ -118,22 +120,22 @@ pub struct Classifier {
 }
 
 impl Classifier {
-    /// The shipped weights on the given backend: f16 natively, 8-bit on wasm32 (page and
+    /// The shipped weights on the given backend: f16 natively, compact on wasm32 (page and
     /// edge worker, where size counts).
     pub fn embedded(backend: Backend) -> Result<Self, ClassifierError> {
         #[cfg(not(target_arch = "wasm32"))]
         return Self::from_static(weights::EMBEDDED, backend);
         #[cfg(target_arch = "wasm32")]
-        return Self::embedded_q8(backend);
+        return Self::embedded_compact(backend);
     }
 
-    /// The shipped 8-bit weights (what wasm32 builds run), on any target.
-    pub fn embedded_q8(backend: Backend) -> Result<Self, ClassifierError> {
-        Self::from_q8(weights::EMBEDDED_Q8, backend)
+    /// The shipped compact weights (what wasm32 builds run), on any target.
+    pub fn embedded_compact(backend: Backend) -> Result<Self, ClassifierError> {
+        Self::from_lkq(weights::EMBEDDED_COMPACT, backend)
     }
 
     /// Weights from an `LKQ8` buffer.
-    pub fn from_q8(bytes: &[u8], backend: Backend) -> Result<Self, ClassifierError> {
+    pub fn from_lkq(bytes: &[u8], backend: Backend) -> Result<Self, ClassifierError> {
         let device = device_for(backend)?;
         let mut model = Cnn::new(&device);
         crate::quant::load(&mut model, bytes)?;
@@ -214,21 +216,12 @@ impl Classifier {
             .collect())
     }
 
-    /// Raw logits, `NUM_CLASSES` per image.
+    /// Raw logits, `NUM_CLASSES` per image. Synchronous readback: native backends and wasm
+    /// CPU; a browser's WebGPU needs [`Classifier::logits_async`].
     pub fn logits(&self, inputs: &[f32]) -> Result<Vec<f32>, ClassifierError> {
-        if inputs.is_empty() || !inputs.len().is_multiple_of(INPUT_LEN) {
-            return Err(ClassifierError::BatchShape(inputs.len()));
-        }
-        let n = inputs.len() / INPUT_LEN;
-        let data = TensorData::new(inputs.to_vec(), [n, 3, INPUT_SIZE, INPUT_SIZE]);
         let run = || -> Result<Vec<f32>, ClassifierError> {
-            let x = Tensor::<4>::from_data(data, &self.device);
-            let out = self.model.forward(x);
-            let data = out
-                .try_into_data()
-                .map_err(|e| ClassifierError::Inference(format!("{e:?}")))?;
-            data.try_into_vec::<f32>()
-                .map_err(|e| ClassifierError::Inference(format!("{e:?}")))
+            let out = self.model.forward(self.input_tensor(inputs)?);
+            logits_vec(out.try_into_data())
         };
         match self.backend {
             Backend::Cpu => run(),
@@ -238,6 +231,72 @@ impl Classifier {
                 .map_err(|p| ClassifierError::Unavailable("wgpu", panic_text(&p)))?,
         }
     }
+
+    /// Raw logits with an asynchronous readback: what a browser's WebGPU requires (its sync
+    /// readback panics); works on every backend.
+    pub async fn logits_async(&self, inputs: &[f32]) -> Result<Vec<f32>, ClassifierError> {
+        let out = self.model.forward(self.input_tensor(inputs)?);
+        logits_vec(out.into_data_async().await)
+    }
+
+    /// [`Classifier::predict_inputs`] with an asynchronous readback.
+    pub async fn predict_inputs_async(
+        &self,
+        inputs: &[f32],
+    ) -> Result<Vec<Prediction>, ClassifierError> {
+        let start = Instant::now();
+        let logits = self.logits_async(inputs).await?;
+        let seconds = start.elapsed().as_secs_f64();
+        Ok(logits
+            .chunks_exact(NUM_CLASSES)
+            .map(|l| Prediction::from_logits(l, seconds))
+            .collect())
+    }
+
+    /// The shipped compact weights on wgpu, brought up asynchronously (the only way a browser
+    /// allows: `navigator.gpu` adapter and device requests are promises) and warmed up with
+    /// an async readback, so shader compiles happen here. Returns the adapter's description.
+    #[cfg(feature = "wgpu")]
+    pub async fn wgpu_compact_async(bytes: &[u8]) -> Result<(Self, String), ClassifierError> {
+        let (device, setup) = Device::wgpu_options()
+            .init_with_setup_async()
+            .await
+            .map_err(|e| ClassifierError::Unavailable("wgpu", e.to_string()))?;
+        let info = setup.adapter.get_info();
+        // Browsers keep the adapter's name private: wgpu reports an empty one there.
+        let adapter = if info.name.is_empty() {
+            "WebGPU adapter".to_string()
+        } else {
+            format!("{} ({:?})", info.name, info.backend)
+        };
+        let mut model = Cnn::new(&device);
+        crate::quant::load(&mut model, bytes)?;
+        let classifier = Self {
+            model: burn::module::Module::valid(&model),
+            device,
+            backend: Backend::Wgpu,
+            limits: DecodeLimits::default(),
+        };
+        classifier.logits_async(&vec![0.0; INPUT_LEN]).await?;
+        Ok((classifier, adapter))
+    }
+
+    fn input_tensor(&self, inputs: &[f32]) -> Result<Tensor<4>, ClassifierError> {
+        if inputs.is_empty() || !inputs.len().is_multiple_of(INPUT_LEN) {
+            return Err(ClassifierError::BatchShape(inputs.len()));
+        }
+        let n = inputs.len() / INPUT_LEN;
+        let data = TensorData::new(inputs.to_vec(), [n, 3, INPUT_SIZE, INPUT_SIZE]);
+        Ok(Tensor::<4>::from_data(data, &self.device))
+    }
+}
+
+fn logits_vec<E: std::fmt::Debug>(
+    data: Result<TensorData, E>,
+) -> Result<Vec<f32>, ClassifierError> {
+    data.map_err(|e| ClassifierError::Inference(format!("{e:?}")))?
+        .try_into_vec::<f32>()
+        .map_err(|e| ClassifierError::Inference(format!("{e:?}")))
 }
 
 fn panic_text(p: &Box<dyn std::any::Any + Send>) -> String {
@@ -305,6 +364,35 @@ mod tests {
         assert!(matches!(
             clf.logits(&[]),
             Err(ClassifierError::BatchShape(0))
+        ));
+    }
+
+    /// Polls a future to completion on this thread (flex's readback is ready at once).
+    fn block_on<F: std::future::Future>(f: F) -> F::Output {
+        let mut f = std::pin::pin!(f);
+        let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+        loop {
+            if let std::task::Poll::Ready(v) = f.as_mut().poll(&mut cx) {
+                return v;
+            }
+            std::thread::yield_now();
+        }
+    }
+
+    #[test]
+    fn async_readback_gives_the_sync_answer() {
+        let clf = Classifier::embedded_compact(Backend::Cpu).expect("cpu");
+        let inputs: Vec<f32> = (0..2 * INPUT_LEN)
+            .map(|i| ((i % 97) as f32 - 48.0) / 30.0)
+            .collect();
+        let sync = clf.logits(&inputs).expect("sync");
+        assert_eq!(block_on(clf.logits_async(&inputs)).expect("async"), sync);
+        let preds = block_on(clf.predict_inputs_async(&inputs)).expect("async predictions");
+        assert_eq!(preds.len(), 2);
+        assert_eq!(preds[0].probabilities, softmax(&sync[..NUM_CLASSES]));
+        assert!(matches!(
+            block_on(clf.logits_async(&[1.0; 7])),
+            Err(ClassifierError::BatchShape(7))
         ));
     }
 }

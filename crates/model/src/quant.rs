@@ -6,7 +6,12 @@
 //! - kind 0: the values as `f32` (biases: small, kept exact);
 //! - kind 1: `u8` channel axis, one `f32` scale per channel along that axis, then the values
 //!   as `i8` in row-major order. Value = `i8 × scale[channel]` (symmetric, per output channel:
-//!   axis 0 of a conv weight `[out, in, kh, kw]`, axis 1 of a linear weight `[in, out]`).
+//!   axis 0 of a conv weight `[out, in, kh, kw]`, axis 1 of a linear weight `[in, out]`);
+//! - kind 2 (rank 2, `[in, out]` linear weights): `u32` group size `g`, one `f32` scale per
+//!   block of `g` input rows and output column (`ceil(in / g) × out`, row-major), then the
+//!   values as signed 4-bit integers in −7…7, two per byte (low nibble first). Value =
+//!   `q × scale[row / g][col]`. Used by [`Scheme::Mixed4`] for the large first linear layer
+//!   (96 % of the parameters), whose error the per-block scales keep small.
 //!
 //! The network still computes in f32: weights are dequantised once, at load.
 
@@ -20,6 +25,19 @@ use crate::weights::WeightsError;
 const MAGIC: &[u8; 4] = b"LKQ8";
 const KIND_F32: u8 = 0;
 const KIND_I8: u8 = 1;
+const KIND_I4_GROUPED: u8 = 2;
+/// Linear weights with at least this many inputs get 4 bits under [`Scheme::Mixed4`].
+const MIXED4_MIN_INPUTS: usize = 1024;
+
+/// How [`encode_with`] stores weight tensors.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scheme {
+    /// 8 bits per weight, per output channel (kind 1).
+    Q8,
+    /// Kind 2 (4 bits, a scale per `group` input rows and output) for linear weights with
+    /// ≥ 1024 inputs, kind 1 for the rest.
+    Mixed4 { group: usize },
+}
 /// More tensors or dimensions than any network of this crate has: a corrupt file.
 const MAX_TENSORS: u32 = 1024;
 const MAX_RANK: u8 = 8;
@@ -41,8 +59,13 @@ fn channel_axis(rank: usize) -> Option<usize> {
     }
 }
 
-/// Encodes `(name, shape, values)` tensors as `LKQ8`.
+/// Encodes `(name, shape, values)` tensors as `LKQ8`, 8 bits per weight.
 pub fn encode(tensors: &[QTensor]) -> Vec<u8> {
+    encode_with(tensors, Scheme::Q8)
+}
+
+/// Encodes with the given scheme.
+pub fn encode_with(tensors: &[QTensor], scheme: Scheme) -> Vec<u8> {
     let mut out = MAGIC.to_vec();
     out.extend_from_slice(&(tensors.len() as u32).to_le_bytes());
     for t in tensors {
@@ -51,6 +74,17 @@ pub fn encode(tensors: &[QTensor]) -> Vec<u8> {
         out.push(t.shape.len() as u8);
         for d in &t.shape {
             out.extend_from_slice(&(*d as u32).to_le_bytes());
+        }
+        let four_bit = match scheme {
+            Scheme::Mixed4 { group } if t.shape.len() == 2 && t.shape[0] >= MIXED4_MIN_INPUTS => {
+                Some(group.max(1))
+            }
+            _ => None,
+        };
+        if let Some(group) = four_bit {
+            out.push(KIND_I4_GROUPED);
+            encode_i4(&mut out, &t.shape, &t.values, group);
+            continue;
         }
         match channel_axis(t.shape.len()) {
             None => {
@@ -85,6 +119,56 @@ pub fn encode(tensors: &[QTensor]) -> Vec<u8> {
         }
     }
     out
+}
+
+/// Kind 2's body: group size, per-block scales chosen to minimise the squared error (a few
+/// clipping ratios of the block's maximum), packed nibbles.
+fn encode_i4(out: &mut Vec<u8>, shape: &[usize], values: &[f32], group: usize) {
+    let (rows, cols) = (shape[0], shape[1]);
+    let blocks = rows.div_ceil(group);
+    let mut scales = vec![1.0f32; blocks * cols];
+    for b in 0..blocks {
+        let rows_b = b * group..((b + 1) * group).min(rows);
+        for c in 0..cols {
+            let column = || rows_b.clone().map(|r| values[r * cols + c]);
+            let max = column().fold(0.0f32, |m, v| m.max(v.abs()));
+            if max == 0.0 {
+                continue;
+            }
+            let err = |scale: f32| -> f32 {
+                column()
+                    .map(|v| {
+                        let d = v - (v / scale).round().clamp(-7.0, 7.0) * scale;
+                        d * d
+                    })
+                    .sum()
+            };
+            scales[b * cols + c] = [1.0f32, 0.95, 0.9, 0.85, 0.8, 0.75]
+                .iter()
+                .map(|r| max * r / 7.0)
+                .min_by(|x, y| err(*x).total_cmp(&err(*y)))
+                .unwrap_or(max / 7.0);
+        }
+    }
+    out.extend_from_slice(&(group as u32).to_le_bytes());
+    for s in &scales {
+        out.extend_from_slice(&s.to_le_bytes());
+    }
+    let nibble = |i: usize| -> u8 {
+        let (r, c) = (i / cols, i % cols);
+        let q = (values[i] / scales[(r / group) * cols + c])
+            .round()
+            .clamp(-7.0, 7.0) as i8;
+        (q as u8) & 0x0f
+    };
+    for i in (0..values.len()).step_by(2) {
+        let hi = if i + 1 < values.len() {
+            nibble(i + 1)
+        } else {
+            0
+        };
+        out.push(nibble(i) | (hi << 4));
+    }
 }
 
 /// A bounds-checked reader: a corrupt or truncated file is an error, never a panic.
@@ -158,7 +242,8 @@ pub fn decode(bytes: &[u8]) -> Result<Vec<QTensor>, WeightsError> {
         let n = shape
             .iter()
             .try_fold(1usize, |a, d| a.checked_mul(*d))
-            .filter(|n| *n <= bytes.len())
+            // A value takes at least half a byte (4-bit kind).
+            .filter(|n| *n <= bytes.len().saturating_mul(2))
             .ok_or_else(|| WeightsError::Read(format!("{name}: shape {shape:?} too large")))?;
         let values = match r.u8()? {
             KIND_F32 => r.f32s(n)?,
@@ -173,6 +258,25 @@ pub fn decode(bytes: &[u8]) -> Result<Vec<QTensor>, WeightsError> {
                     .iter()
                     .enumerate()
                     .map(|(i, q)| f32::from(*q as i8) * scales[(i / inner.max(1)) % channels])
+                    .collect()
+            }
+            KIND_I4_GROUPED => {
+                let [rows, cols] = shape[..] else {
+                    return Err(WeightsError::Read(format!("{name}: 4-bit needs rank 2")));
+                };
+                let group = r.u32()? as usize;
+                if group == 0 {
+                    return Err(WeightsError::Read(format!("{name}: group size 0")));
+                }
+                let scales = r.f32s(rows.div_ceil(group) * cols)?;
+                let packed = r.take(n.div_ceil(2))?;
+                (0..n)
+                    .map(|i| {
+                        let byte = packed[i / 2];
+                        let nib = if i % 2 == 0 { byte << 4 } else { byte & 0xf0 };
+                        let q = (nib as i8) >> 4; // sign-extend the nibble
+                        f32::from(q) * scales[(i / cols / group) * cols + i % cols]
+                    })
                     .collect()
             }
             k => return Err(WeightsError::Read(format!("{name}: unknown kind {k}"))),
@@ -283,10 +387,86 @@ mod tests {
     }
 
     #[test]
+    fn four_bit_blocks_round_trip_within_half_a_step() {
+        // [in = 1030, out = 3]: 1030 rows → blocks of 64 (the last one short), odd count of
+        // values so the last byte has one nibble.
+        let (rows, cols, group) = (1031, 3, 64);
+        let values: Vec<f32> = (0..rows * cols)
+            .map(|i| ((i * 7919) % 1000) as f32 / 500.0 - 1.0 + (i % cols) as f32)
+            .collect();
+        let t = QTensor {
+            name: "fc".into(),
+            shape: vec![rows, cols],
+            values,
+        };
+        let small = QTensor {
+            name: "fc2".into(),
+            shape: vec![4, 2],
+            values: vec![0.5, -0.25, 1.0, 0.0, -1.0, 0.75, 0.1, 0.2],
+        };
+        let bytes = encode_with(&[t.clone(), small.clone()], Scheme::Mixed4 { group });
+        let q8 = encode(&[t.clone(), small.clone()]);
+        assert!(
+            bytes.len() < q8.len() * 6 / 10,
+            "{} vs {}",
+            bytes.len(),
+            q8.len()
+        );
+        let back = decode(&bytes).expect("decode");
+        assert_eq!(
+            back[1],
+            decode(&q8).expect("q8")[1],
+            "small tensors stay 8-bit"
+        );
+        for (i, (x, y)) in t.values.iter().zip(&back[0].values).enumerate() {
+            let (r, c) = (i / cols, i % cols);
+            let block = (r / group) * group..((r / group + 1) * group).min(rows);
+            let max = block
+                .map(|r| t.values[r * cols + c].abs())
+                .fold(0.0f32, f32::max);
+            // The chosen scale is at most max / 7; clipping to 0.75 max at worst.
+            assert!((x - y).abs() <= max * 0.25 + 1e-6, "{i}: {x} vs {y}");
+        }
+        let mse = |a: &[f32], b: &[f32]| -> f64 {
+            a.iter()
+                .zip(b)
+                .map(|(x, y)| f64::from(x - y).powi(2))
+                .sum::<f64>()
+                / a.len() as f64
+        };
+        let plain = {
+            // The same blocks with the plain max / 7 scale: the search never does worse.
+            let mut out = Vec::new();
+            for i in 0..rows * cols {
+                let (r, c) = (i / cols, i % cols);
+                let block = (r / group) * group..((r / group + 1) * group).min(rows);
+                let s = block
+                    .map(|r| t.values[r * cols + c].abs())
+                    .fold(0.0f32, f32::max)
+                    / 7.0;
+                out.push((t.values[i] / s).round().clamp(-7.0, 7.0) * s);
+            }
+            out
+        };
+        assert!(mse(&t.values, &back[0].values) <= mse(&t.values, &plain) + 1e-12);
+    }
+
+    #[test]
     fn corrupt_files_are_errors_not_panics() {
         let model = Cnn::new(&Device::flex());
-        let good = encode(&snapshot(&model).expect("snapshot"));
+        let snap = snapshot(&model).expect("snapshot");
+        let good = encode(&snap);
         assert!(decode(&good).is_ok());
+        let good4 = encode_with(&snap, Scheme::Mixed4 { group: 64 });
+        assert!(decode(&good4).is_ok());
+        for cut in (0..good4.len()).step_by(4093) {
+            assert!(decode(&good4[..cut]).is_err(), "4-bit truncated at {cut}");
+        }
+        for at in (0..200).chain((200..good4.len()).step_by(10_007)) {
+            let mut bad = good4.clone();
+            bad[at] ^= 0xA5;
+            let _ = decode(&bad);
+        }
         // Every truncation, and a byte flipped at many offsets, is refused or decodes.
         for cut in (0..good.len()).step_by(4093).chain([good.len() - 1]) {
             assert!(decode(&good[..cut]).is_err(), "truncated at {cut}");

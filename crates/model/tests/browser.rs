@@ -1,6 +1,6 @@
 //! The pipeline in a real browser (headless Chromium, wasm32, SIMD): preprocessing and the
-//! 8-bit model's probabilities on the shipped samples equal the native pipeline's
-//! (`tests/fixtures/native-q8.json`, kept current by `tests/fixture.rs`) within 1e-4.
+//! compact model's probabilities on the shipped samples equal the native pipeline's
+//! (`tests/fixtures/native-compact.json`, kept current by `tests/fixture.rs`) within 1e-4.
 //! Run: `wasm-pack test --headless --chrome --mode no-install -- --profile wasm --test browser`.
 #![cfg(target_arch = "wasm32")]
 
@@ -14,8 +14,9 @@ wasm_bindgen_test_configure!(run_in_browser);
 #[wasm_bindgen_test]
 fn browser_pipeline_equals_native() {
     let expected: serde_json::Value =
-        serde_json::from_str(include_str!("fixtures/native-q8.json")).expect("fixture");
-    let clf = Classifier::embedded(Backend::Cpu).expect("the wasm build embeds the q8 weights");
+        serde_json::from_str(include_str!("fixtures/native-compact.json")).expect("fixture");
+    let clf =
+        Classifier::embedded(Backend::Cpu).expect("the wasm build embeds the compact weights");
     for (item, (name, bytes)) in expected.as_array().expect("array").iter().zip(SAMPLES) {
         assert_eq!(item["name"], *name);
         let input = preprocess(bytes, None, &DecodeLimits::default()).expect("preprocess");

@@ -1,6 +1,6 @@
 //! The native pipeline's outputs on the shipped samples, kept in
-//! `tests/fixtures/native-q8.json` as the oracle for the browser test (`tests/browser.rs`):
-//! preprocessing (sum and first values of each normalised input) and the 8-bit weights'
+//! `tests/fixtures/native-compact.json` as the oracle for the browser test (`tests/browser.rs`):
+//! preprocessing (sum and first values of each normalised input) and the compact weights'
 //! probabilities. This test fails when the pipeline changes and the fixture was not
 //! regenerated (`LOOKOUT_WRITE_FIXTURE=1 cargo test --release --workspace --test fixture`).
 #![cfg(not(target_arch = "wasm32"))]
@@ -10,7 +10,7 @@ use lookout_model::samples::SAMPLES;
 use lookout_model::{Backend, Classifier};
 
 fn native() -> serde_json::Value {
-    let clf = Classifier::embedded_q8(Backend::Cpu).expect("q8");
+    let clf = Classifier::embedded_compact(Backend::Cpu).expect("compact");
     let items: Vec<serde_json::Value> = SAMPLES
         .iter()
         .map(|(name, bytes)| {
@@ -31,7 +31,7 @@ fn native() -> serde_json::Value {
 #[test]
 fn fixture_is_the_native_pipeline() {
     let path =
-        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/native-q8.json");
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/native-compact.json");
     let now = native();
     if std::env::var_os("LOOKOUT_WRITE_FIXTURE").is_some() {
         std::fs::write(&path, serde_json::to_string_pretty(&now).expect("json")).expect("write");

@@ -7,6 +7,9 @@
 //!   headers, so the page pushes through here);
 //! - everything else — the web page's built files, when a folder is given.
 //!
+//! With `cors_origin`, browsers on that origin (or any, with `*`) may call all of these from
+//! another origin (like Prometheus' `--web.cors.origin`); without it, same-origin only.
+//!
 //! Inference runs on blocking threads, never on the async runtime; the metrics are pushed
 //! every few seconds and once more at shutdown.
 
@@ -34,6 +37,8 @@ pub struct ServerConfig {
     pub job: String,
     /// Folder with the built web page, served at `/`.
     pub static_dir: Option<PathBuf>,
+    /// Origin allowed to call this server from another origin (`*`: any).
+    pub cors_origin: Option<String>,
 }
 
 struct AppState {
@@ -50,6 +55,8 @@ pub enum ServerError {
     Bind(SocketAddr, std::io::Error),
     #[error("server failed: {0}")]
     Serve(std::io::Error),
+    #[error("{0}")]
+    Config(String),
 }
 
 /// A random instance id, `native-xxxxxxxx`.
@@ -94,7 +101,11 @@ fn error_response(e: &ServiceError) -> Response {
 }
 
 /// The router over a service; exposed for tests and embedding.
-fn router(state: Arc<AppState>, static_dir: Option<PathBuf>) -> Router {
+fn router(
+    state: Arc<AppState>,
+    static_dir: Option<PathBuf>,
+    cors_origin: Option<&str>,
+) -> Result<Router, ServerError> {
     let mut app = Router::new()
         .route("/predict", post(predict))
         .route("/metrics", get(metrics))
@@ -104,7 +115,24 @@ fn router(state: Arc<AppState>, static_dir: Option<PathBuf>) -> Router {
     if let Some(dir) = static_dir {
         app = app.fallback_service(tower_http::services::ServeDir::new(dir));
     }
-    app
+    if let Some(origin) = cors_origin {
+        use tower_http::cors::{AllowOrigin, Any, CorsLayer};
+        let allow = if origin == "*" {
+            AllowOrigin::any()
+        } else {
+            AllowOrigin::exact(
+                HeaderValue::from_str(origin)
+                    .map_err(|_| ServerError::Config(format!("bad CORS origin {origin:?}")))?,
+            )
+        };
+        app = app.layer(
+            CorsLayer::new()
+                .allow_origin(allow)
+                .allow_methods(Any)
+                .allow_headers([header::CONTENT_TYPE, header::ACCEPT]),
+        );
+    }
+    Ok(app)
 }
 
 /// Reads at most `limit` bytes of body; refuses from `Content-Length` before reading.
@@ -236,6 +264,11 @@ pub async fn serve(
         http: http.clone(),
         backend,
     });
+    let app = router(
+        state,
+        config.static_dir.clone(),
+        config.cors_origin.as_deref(),
+    )?;
     let listener = tokio::net::TcpListener::bind(config.addr)
         .await
         .map_err(|e| ServerError::Bind(config.addr, e))?;
@@ -261,7 +294,6 @@ pub async fn serve(
     });
 
     on_ready(addr);
-    let app = router(state, config.static_dir.clone());
     let result = axum::serve(listener, app)
         .with_graceful_shutdown(shutdown)
         .await

@@ -118,9 +118,16 @@ pub struct Service {
 }
 
 /// A decoded input, ready for the network.
-struct Prepared {
+pub struct Prepared {
     input: Vec<f32>,
     stats: InputStats,
+}
+
+impl Prepared {
+    /// The normalised `[3, 32, 32]` floats the network takes.
+    pub fn input(&self) -> &[f32] {
+        &self.input
+    }
 }
 
 impl Service {
@@ -213,10 +220,52 @@ impl Service {
         bytes: &[u8],
         format: Option<&str>,
     ) -> Result<PredictResponse, ServiceError> {
-        let prepared = self.prepare_bytes(bytes, format)?;
+        let prepared = self.prepare_image(bytes, format)?;
         self.run(&[prepared])?
             .pop()
             .ok_or_else(|| ServiceError::Inference("no output".into()))
+    }
+
+    /// Decodes one encoded image with this service's limits (the first half of
+    /// [`Service::predict_image`], for a network that runs elsewhere: the page's WebGPU
+    /// module).
+    pub fn prepare_image(
+        &self,
+        bytes: &[u8],
+        format: Option<&str>,
+    ) -> Result<Prepared, ServiceError> {
+        let limits = self.classifier.limits();
+        let hint = match format {
+            Some(f) if !f.trim().is_empty() => Some(preprocess::parse_format(f)?),
+            _ => None,
+        };
+        let image = preprocess::decode(bytes, hint, limits)?;
+        let rgb = preprocess::to_input_rgb(&image);
+        Ok(Prepared {
+            stats: InputStats::from_rgb(rgb.as_raw()),
+            input: preprocess::normalize_rgb(rgb.as_raw()),
+        })
+    }
+
+    /// The second half: logits computed on `runtime` for `prepared` → the answer, recorded
+    /// in the metrics under that runtime.
+    pub fn complete(
+        &self,
+        prepared: &Prepared,
+        logits: &[f32],
+        inference_seconds: f64,
+        runtime: Runtime,
+    ) -> Result<PredictResponse, ServiceError> {
+        if logits.len() != LABELS.len() {
+            return Err(ServiceError::Inference(format!(
+                "{} logits for one image, expected {}",
+                logits.len(),
+                LABELS.len()
+            )));
+        }
+        let pred = Prediction::from_logits(logits, inference_seconds);
+        self.record_on(runtime, &pred, prepared.stats, 1);
+        Ok(self.response(&pred, runtime))
     }
 
     fn prepare(&self, req: &ImageRequest) -> Result<Prepared, ServiceError> {
@@ -239,21 +288,7 @@ impl Service {
             .decode(b64)
             .or_else(|_| STANDARD_NO_PAD.decode(b64.trim_end_matches('=')))
             .map_err(|e| ServiceError::Base64(e.to_string()))?;
-        self.prepare_bytes(&bytes, req.format.as_deref())
-    }
-
-    fn prepare_bytes(&self, bytes: &[u8], format: Option<&str>) -> Result<Prepared, ServiceError> {
-        let limits = self.classifier.limits();
-        let hint = match format {
-            Some(f) if !f.trim().is_empty() => Some(preprocess::parse_format(f)?),
-            _ => None,
-        };
-        let image = preprocess::decode(bytes, hint, limits)?;
-        let rgb = preprocess::to_input_rgb(&image);
-        Ok(Prepared {
-            stats: InputStats::from_rgb(rgb.as_raw()),
-            input: preprocess::normalize_rgb(rgb.as_raw()),
-        })
+        self.prepare_image(&bytes, req.format.as_deref())
     }
 
     fn run(&self, prepared: &[Prepared]) -> Result<Vec<PredictResponse>, ServiceError> {
@@ -270,23 +305,27 @@ impl Service {
             .iter()
             .zip(prepared)
             .map(|(pred, p)| {
-                self.record(pred, p.stats, prepared.len());
-                self.response(pred)
+                let runtime = self.metrics.runtime();
+                self.record_on(runtime, pred, p.stats, prepared.len());
+                self.response(pred, runtime)
             })
             .collect())
     }
 
     /// Records one prediction (the batch's time is shared out per image).
-    fn record(&self, pred: &Prediction, stats: InputStats, batch: usize) {
-        self.metrics.record(&Observation {
-            label: pred.label,
-            confidence: f64::from(pred.confidence),
-            inference_seconds: pred.inference_seconds / batch.max(1) as f64,
-            input: Some(stats),
-        });
+    fn record_on(&self, runtime: Runtime, pred: &Prediction, stats: InputStats, batch: usize) {
+        self.metrics.record_on(
+            runtime,
+            &Observation {
+                label: pred.label,
+                confidence: f64::from(pred.confidence),
+                inference_seconds: pred.inference_seconds / batch.max(1) as f64,
+                input: Some(stats),
+            },
+        );
     }
 
-    fn response(&self, pred: &Prediction) -> PredictResponse {
+    fn response(&self, pred: &Prediction, runtime: Runtime) -> PredictResponse {
         let probabilities = LABELS
             .iter()
             .zip(pred.probabilities)
@@ -298,7 +337,51 @@ impl Service {
             confidence: pred.confidence,
             probabilities,
             inference_ms: pred.inference_seconds * 1e3,
-            runtime: self.metrics.runtime().as_str(),
+            runtime: runtime.as_str(),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use lookout_model::samples::SAMPLES;
+
+    /// The split path (decode here, network elsewhere, answer here) gives what the one-call
+    /// path gives, and counts under the runtime that ran the network.
+    #[test]
+    fn prepare_and_complete_match_predict_image() {
+        let classifier = Classifier::embedded_compact(Backend::Cpu).expect("cpu classifier");
+        let service = Service::new(classifier, Runtime::BrowserCpu, "page-test");
+        for (name, bytes) in SAMPLES.iter().take(5) {
+            let whole = service.predict_image(bytes, None).expect(name);
+            let prepared = service.prepare_image(bytes, Some("jpeg")).expect(name);
+            let logits = service.classifier().logits(prepared.input()).expect(name);
+            let split = service
+                .complete(&prepared, &logits, 0.002, Runtime::BrowserWebgpu)
+                .expect(name);
+            assert_eq!(split.class, whole.class, "{name}");
+            assert_eq!(split.probabilities, whole.probabilities, "{name}");
+            assert_eq!(split.runtime, "browser-webgpu");
+            assert_eq!(whole.runtime, "browser-cpu");
+            assert!((split.inference_ms - 2.0).abs() < 1e-9);
+        }
+        let m = service.metrics();
+        assert_eq!(m.predictions_on(Runtime::BrowserCpu), 5);
+        assert_eq!(m.predictions_on(Runtime::BrowserWebgpu), 5);
+        let prepared = service.prepare_image(SAMPLES[0].1, None).expect("sample");
+        let err = service
+            .complete(&prepared, &[0.0; 3], 0.0, Runtime::BrowserWebgpu)
+            .expect_err("3 logits");
+        assert_eq!(err.status(), 500);
+        assert_eq!(
+            m.predictions_on(Runtime::BrowserWebgpu),
+            5,
+            "nothing recorded"
+        );
+        assert!(matches!(
+            service.prepare_image(b"not an image", None),
+            Err(ServiceError::Input(_))
+        ));
     }
 }

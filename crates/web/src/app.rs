@@ -1,5 +1,6 @@
 //! The page: classify images in the browser on the one predict pipeline (`lookout-service`
-//! over `lookout-model`, 8-bit weights, burn's flex CPU backend with wasm SIMD), record every
+//! over `lookout-model`, compact 4/8-bit weights; burn's flex CPU backend with wasm SIMD, or WebGPU
+//! through the separately loaded `lookout-webgpu` module, see `gpu.rs`), record every
 //! prediction in the page's own metrics, scrape them into the embedded PromQL store for a live
 //! view, push them to a Pushgateway through the server's same-origin proxy, and run the seed's
 //! traffic simulation in the page.
@@ -9,16 +10,20 @@ use std::rc::Rc;
 
 use base64::Engine as _;
 use leptos::prelude::*;
-use lookout_metrics::push::{Method as PushMethod, PushConfig, PushRequest, Pusher, Transport};
+use lookout_metrics::fetch::FetchTransport;
+use lookout_metrics::push::{PushConfig, Pusher};
 use lookout_metrics::{Format, Runtime};
 use lookout_model::{Backend, Classifier, LABELS};
 use lookout_promql::{Engine, Scraper, Storage, Value};
 use lookout_service::{PredictResponse, Service};
 use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::JsFuture;
+use web_time::Instant;
 
-/// What the page shows about the backend that ran.
-const BACKEND: &str = "wasm CPU (burn flex, SIMD128)";
+use crate::gpu::{self, GpuState};
+
+/// What the page shows about the CPU backend.
+const CPU_BACKEND: &str = "wasm CPU (burn flex, SIMD128)";
 /// Where the page pushes: the native server's same-origin proxy to its Pushgateway.
 const PUSH_BASE: &str = "/pushgateway";
 
@@ -39,12 +44,14 @@ struct Shown {
     confidence: f32,
     probabilities: Vec<(String, f32)>,
     ms: f64,
+    backend: String,
 }
 
 #[derive(Clone, Debug, Default, PartialEq)]
 struct Live {
     total: u64,
     per_label: Vec<(String, f64)>,
+    per_runtime: Vec<(String, f64)>,
     p50_ms: Option<f64>,
     push: String,
 }
@@ -78,32 +85,6 @@ async fn sleep_ms(ms: i32) {
     let _ = JsFuture::from(p).await;
 }
 
-/// `fetch()` to the same-origin proxy.
-struct FetchTransport;
-
-impl Transport for FetchTransport {
-    async fn send(&self, request: PushRequest) -> Result<u16, String> {
-        let window = web_sys::window().ok_or("no window")?;
-        let init = web_sys::RequestInit::new();
-        init.set_method(match request.method {
-            PushMethod::Put => "PUT",
-            PushMethod::Post => "POST",
-            PushMethod::Delete => "DELETE",
-        });
-        let headers = web_sys::Headers::new().map_err(|e| format!("{e:?}"))?;
-        headers
-            .set("Content-Type", request.content_type)
-            .map_err(|e| format!("{e:?}"))?;
-        init.set_headers(&headers);
-        init.set_body(&wasm_bindgen::JsValue::from_str(&request.body));
-        let resp = JsFuture::from(window.fetch_with_str_and_init(&request.url, &init))
-            .await
-            .map_err(|e| format!("{e:?}"))?;
-        let resp: web_sys::Response = resp.dyn_into().map_err(|_| "not a response")?;
-        Ok(resp.status())
-    }
-}
-
 impl State {
     fn new() -> Result<Self, String> {
         let classifier = Classifier::embedded(Backend::Cpu).map_err(|e| e.to_string())?;
@@ -126,11 +107,36 @@ impl State {
         })
     }
 
-    fn predict(&self, source: &str, bytes: &[u8]) -> Result<Shown, String> {
-        let r: PredictResponse = self
-            .service
-            .predict_image(bytes, None)
-            .map_err(|e| e.to_string())?;
+    /// One image on wasm CPU, or on WebGPU when `gpu` names the ready adapter: decoding,
+    /// softmax and metrics are the same code either way (`lookout-service`).
+    async fn predict(
+        &self,
+        source: &str,
+        bytes: &[u8],
+        gpu: Option<String>,
+    ) -> Result<Shown, String> {
+        let (r, backend): (PredictResponse, String) = match gpu {
+            None => (
+                self.service
+                    .predict_image(bytes, None)
+                    .map_err(|e| e.to_string())?,
+                CPU_BACKEND.to_string(),
+            ),
+            Some(adapter) => {
+                let prepared = self
+                    .service
+                    .prepare_image(bytes, None)
+                    .map_err(|e| e.to_string())?;
+                let start = Instant::now();
+                let logits = gpu::logits(prepared.input()).await?;
+                let seconds = start.elapsed().as_secs_f64();
+                let r = self
+                    .service
+                    .complete(&prepared, &logits, seconds, Runtime::BrowserWebgpu)
+                    .map_err(|e| e.to_string())?;
+                (r, format!("WebGPU ({adapter})"))
+            }
+        };
         let probabilities = LABELS
             .iter()
             .map(|l| {
@@ -148,6 +154,7 @@ impl State {
             confidence: r.confidence,
             probabilities,
             ms: r.inference_ms,
+            backend,
         })
     }
 
@@ -161,17 +168,18 @@ impl State {
             now,
         );
         let storage = self.storage.borrow();
-        let per_label = match self.engine.instant_query(
-            &storage,
-            "sort_desc(sum by (label) (prediction_value_total) > 0)",
-            now,
-        ) {
-            Ok(Value::Vector(v)) => v
-                .into_iter()
-                .map(|s| (s.labels.get("label").unwrap_or("").to_string(), s.v))
-                .collect(),
-            _ => Vec::new(),
+        let by = |label: &str| -> Vec<(String, f64)> {
+            let q = format!("sort_desc(sum by ({label}) (prediction_value_total) > 0)");
+            match self.engine.instant_query(&storage, &q, now) {
+                Ok(Value::Vector(v)) => v
+                    .into_iter()
+                    .map(|s| (s.labels.get(label).unwrap_or("").to_string(), s.v))
+                    .collect(),
+                _ => Vec::new(),
+            }
         };
+        let per_label = by("label");
+        let per_runtime = by("runtime");
         let p50_ms = match self.engine.instant_query(
             &storage,
             "histogram_quantile(0.5, sum by (le) (rate(inference_time_bucket[1m])))",
@@ -183,6 +191,7 @@ impl State {
         Live {
             total: metrics.predictions_total(),
             per_label,
+            per_runtime,
             p50_ms,
             push,
         }
@@ -268,8 +277,54 @@ fn App() -> impl IntoView {
         let push = push.unwrap_or_else(|| live.get_untracked().push);
         live.set(state.with_value(|s| s.live(push)));
     };
-    let classify = move |source: String, bytes: Vec<u8>| {
-        match state.with_value(|s| s.predict(&source, &bytes)) {
+    // WebGPU: found without loading anything; the module loads when WebGPU is chosen (by
+    // default as soon as an adapter is found, after the page is up on CPU).
+    let gpu_state = RwSignal::new(GpuState::Checking);
+    let use_gpu = RwSignal::new(false);
+    // The browser's own description of the adapter (vendor, architecture), when it gives one.
+    let adapter_info = StoredValue::new(None::<String>);
+    let load_gpu = move || {
+        if matches!(
+            gpu_state.get_untracked(),
+            GpuState::Loading | GpuState::Ready(_)
+        ) {
+            return;
+        }
+        gpu_state.set(GpuState::Loading);
+        leptos::task::spawn_local(async move {
+            match gpu::load().await {
+                Ok(adapter) => {
+                    state.with_value(|s| s.service.metrics().add_runtime(Runtime::BrowserWebgpu));
+                    gpu_state.set(GpuState::Ready(adapter_info.get_value().unwrap_or(adapter)));
+                }
+                Err(e) => {
+                    use_gpu.set(false);
+                    gpu_state.set(GpuState::Failed(e));
+                }
+            }
+        });
+    };
+    leptos::task::spawn_local(async move {
+        match gpu::adapter().await {
+            Some(adapter) => {
+                adapter_info.set_value(Some(adapter.clone()));
+                gpu_state.set(GpuState::Available(adapter));
+                use_gpu.set(true);
+                load_gpu();
+            }
+            None => gpu_state.set(GpuState::Absent),
+        }
+    });
+    // The adapter predictions go to now: WebGPU when chosen and ready, else CPU.
+    let gpu_now = move || match gpu_state.get_untracked() {
+        GpuState::Ready(a) if use_gpu.get_untracked() => Some(a),
+        _ => None,
+    };
+
+    let classify_one = move |source: String, bytes: Vec<u8>| async move {
+        let s = state.get_value();
+        let result = s.predict(&source, &bytes, gpu_now()).await;
+        match result {
             Ok(r) => {
                 error.set(None);
                 shown.set(Some(r));
@@ -277,6 +332,9 @@ fn App() -> impl IntoView {
             Err(e) => error.set(Some(format!("{source}: {e}"))),
         }
         refresh(None);
+    };
+    let classify = move |source: String, bytes: Vec<u8>| {
+        leptos::task::spawn_local(classify_one(source, bytes));
     };
     let classify_files = move |files: Option<web_sys::FileList>| {
         let Some(files) = files else { return };
@@ -293,7 +351,7 @@ fn App() -> impl IntoView {
                     continue;
                 }
                 match read_file(&f).await {
-                    Ok(bytes) => classify(name, bytes),
+                    Ok(bytes) => classify_one(name, bytes).await,
                     Err(e) => error.set(Some(e)),
                 }
             }
@@ -340,7 +398,8 @@ fn App() -> impl IntoView {
                     break;
                 }
                 let (name, bytes) = samples[(i as usize * 7 + 3) % samples.len()];
-                let ok = state.with_value(|s| s.predict(name, bytes));
+                let s = state.get_value();
+                let ok = s.predict(name, bytes, gpu_now()).await;
                 traffic.update(|t| {
                     t.done += 1;
                     t.errors += u32::from(ok.is_err());
@@ -418,6 +477,26 @@ fn App() -> impl IntoView {
                         })
                         .collect_view()}
                 </div>
+                <p class="backends">
+                    "Backend: "
+                    <label>
+                        <input type="radio" name="backend" id="use-webgpu"
+                            prop:checked=move || use_gpu.get()
+                            prop:disabled=move || matches!(gpu_state.get(), GpuState::Absent | GpuState::Checking)
+                            on:change=move |_| {
+                                use_gpu.set(true);
+                                load_gpu();
+                            } />
+                        " WebGPU"
+                    </label>
+                    <label>
+                        <input type="radio" name="backend" id="use-cpu"
+                            prop:checked=move || !use_gpu.get()
+                            on:change=move |_| use_gpu.set(false) />
+                        " wasm CPU"
+                    </label>
+                    <span class="gpu-status" id="gpu-status">{move || gpu_state.get().describe()}</span>
+                </p>
                 <p class="error" id="error">{move || error.get().unwrap_or_default()}</p>
                 <div class="result" id="result">
                     {move || {
@@ -431,7 +510,7 @@ fn App() -> impl IntoView {
                                     </p>
                                     <p class="meta">
                                         {format!("{} · {:.2} ms · ", r.source, r.ms)}
-                                        <span id="backend">{BACKEND}</span>
+                                        <span id="backend">{r.backend.clone()}</span>
                                     </p>
                                     <ul class="bars">
                                         {r
@@ -468,6 +547,16 @@ fn App() -> impl IntoView {
                             live.get().p50_ms.map(|v| format!("{v:.2} ms")).unwrap_or("–".into())
                         }}
                     </span>
+                </p>
+                <p class="runtimes" id="runtimes">
+                    {move || {
+                        live.get()
+                            .per_runtime
+                            .into_iter()
+                            .map(|(r, v)| format!("{r}: {v}"))
+                            .collect::<Vec<_>>()
+                            .join(" · ")
+                    }}
                 </p>
                 <ul class="counts">
                     {move || {

@@ -114,14 +114,21 @@ def main():
     ap.add_argument("--batches", type=int, default=30)
     ap.add_argument("--threads", type=int, default=os.cpu_count())
     ap.add_argument("--save-onnx", help="also write the ONNX model here")
+    ap.add_argument("--weights", help="weights file for export-raw (default: the embedded f16)")
+    ap.add_argument("--export-only", action="store_true", help="write --save-onnx and stop")
     args = ap.parse_args()
 
     with tempfile.TemporaryDirectory() as tmp:
         raw = os.path.join(tmp, "weights.lkw")
-        subprocess.run([args.lookout, "export-raw", raw], check=True)
+        cmd = [args.lookout, "export-raw", raw]
+        if args.weights:
+            cmd += ["--weights", args.weights]
+        subprocess.run(cmd, check=True)
         model = build_onnx(read_raw(raw))
     if args.save_onnx:
         onnx.save(model, args.save_onnx)
+    if args.export_only:
+        return
 
     so = ort.SessionOptions()
     so.intra_op_num_threads = args.threads

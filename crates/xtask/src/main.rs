@@ -6,6 +6,7 @@ use std::process::Command;
 
 use anyhow::{Context, Result, bail};
 
+mod page_bench;
 mod promql_bench;
 
 /// Debian packages the test suite needs: a software Vulkan device for the wgpu tests, the
@@ -33,6 +34,7 @@ fn main() -> Result<()> {
         Some("bench-peers") => bench_peers(&root, &args[1..]),
         Some("load-test") => load_test(&root, &args[1..]),
         Some("edge-build") => edge_build(&root).map(|_| ()),
+        Some("page-bench") => page_bench::run(&root, &args[1..]),
         Some("edge-bench") => edge_bench(&root, &args[1..]),
         Some("promql-bench") => ensure_wasm32(&root)
             .and_then(|_| ensure_tools(&root, &[WASM_BINDGEN, WASM_PACK]))
@@ -52,6 +54,7 @@ fn main() -> Result<()> {
                  \n  setup        only install what the tests need\
                  \n  bench-peers  Lookout vs ONNX Runtime CPU on the same weights (BENCHMARKS.md)\
                  \n  load-test    wrk against `lookout serve` for N seconds (default 60; BENCHMARKS.md)\
+                 \n  page-bench   the page (wasm CPU, WebGPU) vs ONNX Runtime Web in headless Chromium\
                  \n  edge-build   build the edge worker with worker-build into crates/edge/build\
                  \n  edge-bench   bundle size, CPU per request and N s of wrk against the worker in workerd\
                  \n  promql-bench the PromQL engine vs Prometheus 2.42 on 1,000 series × H hours (default 6)"
@@ -176,11 +179,13 @@ fn test(root: &Path, extra: &[String]) -> Result<()> {
             .current_dir(root.join("tests/e2e"))
             .args(["ci", "--no-audit", "--no-fund"]),
     )?;
+    // The worker and the page's CPU module share one burn feature set: one check build.
     status(
         cargo()
-            .current_dir(root.join("crates/edge"))
+            .current_dir(root)
             .env("CARGO_TARGET_DIR", wasm_target_dir(root))
             .args(["clippy", "--profile", "wasm", "--locked"])
+            .args(["-p", "lookout-edge", "-p", "lookout-web"])
             .args(["--target", "wasm32-unknown-unknown", "--", "-D", "warnings"]),
     )?;
     status(
@@ -209,24 +214,97 @@ fn browser_tests(root: &Path) -> Result<()> {
             ])
             .args(["--", "-D", "warnings"]),
     )?;
-    status(
-        Command::new(cargo_bin("wasm-pack"))
-            .current_dir(&promql)
-            .env("CARGO_TARGET_DIR", wasm_target_dir(root))
-            .env("CHROMEDRIVER", "/usr/bin/chromedriver")
-            .args(["test", "--headless", "--chrome", "--mode", "no-install"])
-            .args(["--", "--locked", "--test", "browser"]),
+    wasm_pack_test(root, "crates/promql", &["--test", "browser"], &[])?;
+    // The model pipeline in the browser against the native fixture, on wasm CPU and on
+    // WebGPU (the `wasm` profile: the same burn builds as the page, its WebGPU module and the
+    // worker).
+    for krate in ["crates/model", "crates/webgpu"] {
+        wasm_pack_test(
+            root,
+            krate,
+            &["--profile", "wasm", "--test", "browser"],
+            &[],
+        )?;
+    }
+    // The metric vocabulary: encoded in the browser as natively; a push from the browser
+    // through a real `lookout serve` (cross-origin) to a real Pushgateway.
+    wasm_pack_test(root, "crates/metrics", &["--test", "browser"], &[])?;
+    let pushgateway = Pushgateway::start()?;
+    let lookout = target_dir(root).join("release/lookout");
+    let server = Server::start(
+        Command::new(&lookout)
+            .args(["serve", "--addr", "127.0.0.1:0", "--cors-origin", "*"])
+            .arg("--pushgateway")
+            .arg(&pushgateway.url),
     )?;
-    // The model pipeline in the browser against the native fixture (the `wasm` profile: the
-    // same burn build as the page and the worker).
-    status(
-        Command::new(cargo_bin("wasm-pack"))
-            .current_dir(root.join("crates/model"))
-            .env("CARGO_TARGET_DIR", wasm_target_dir(root))
-            .env("CHROMEDRIVER", "/usr/bin/chromedriver")
-            .args(["test", "--headless", "--chrome", "--mode", "no-install"])
-            .args(["--", "--locked", "--profile", "wasm", "--test", "browser"]),
+    wasm_pack_test(
+        root,
+        "crates/metrics",
+        &["--test", "browser_push"],
+        &[("LOOKOUT_TEST_SERVER", server.url.as_str())],
     )
+}
+
+/// `wasm-pack test --headless --chrome` (offline, Debian's chromedriver) in `krate`.
+fn wasm_pack_test(
+    root: &Path,
+    krate: &str,
+    cargo_args: &[&str],
+    env: &[(&str, &str)],
+) -> Result<()> {
+    let mut cmd = Command::new(cargo_bin("wasm-pack"));
+    cmd.current_dir(root.join(krate))
+        .env("CARGO_TARGET_DIR", wasm_target_dir(root))
+        .env("CHROMEDRIVER", "/usr/bin/chromedriver")
+        .args(["test", "--headless", "--chrome", "--mode", "no-install"])
+        .args(["--", "--locked"])
+        .args(cargo_args);
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    status(&mut cmd)
+}
+
+/// A Debian `prometheus-pushgateway` on a free 127.0.0.1 port with its own empty state;
+/// stopped on drop.
+struct Pushgateway {
+    child: std::process::Child,
+    url: String,
+}
+
+impl Pushgateway {
+    fn start() -> Result<Self> {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")?
+            .local_addr()?
+            .port();
+        let child = Command::new("prometheus-pushgateway")
+            .arg(format!("--web.listen-address=127.0.0.1:{port}"))
+            // Debian's default persists to a file shared by every instance: stay in memory.
+            .arg("--persistence.file=")
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .context("starting prometheus-pushgateway")?;
+        let pg = Self {
+            child,
+            url: format!("http://127.0.0.1:{port}"),
+        };
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            if std::time::Instant::now() > deadline {
+                bail!("the Pushgateway did not start on port {port}");
+            }
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+        Ok(pg)
+    }
+}
+
+impl Drop for Pushgateway {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
 }
 
 /// wasm32 builds get their own target dir (one burn feature set per target dir).
@@ -323,16 +401,13 @@ fn web_build(root: &Path) -> Result<()> {
             .env("CARGO_TARGET_DIR", wasm_target_dir(root))
             .args(["build", "--release"]),
     )?;
-    let mut total = 0;
-    for entry in std::fs::read_dir(root.join("dist"))? {
-        let p = entry?.path();
-        if p.extension().is_some_and(|e| e == "wasm" || e == "js") {
-            let gz = gzip_len(&std::fs::read(&p)?)?;
-            total += gz;
-            eprintln!("xtask: page {}: {gz} bytes gzipped", p.display());
-        }
-    }
-    eprintln!("xtask: page wasm + js: {total} bytes gzipped");
+    let code = |n: &str| n.ends_with(".wasm") || n.ends_with(".js");
+    let first = page_bench::sizes(&root.join("dist"), code)?;
+    let gpu = page_bench::sizes(&root.join("dist/webgpu"), code)?;
+    eprintln!(
+        "xtask: page wasm + js before the first prediction: {first} bytes gzipped; \
+         WebGPU module (loaded when used): {gpu} bytes gzipped"
+    );
     Ok(())
 }
 
@@ -414,9 +489,9 @@ fn run(root: &Path, extra: &[String]) -> Result<()> {
     status(&mut cmd)
 }
 
-fn bench_peers(root: &Path, extra: &[String]) -> Result<()> {
-    let target = target_dir(root);
-    let venv = target.join("peers-venv");
+/// A Python venv with the peers' packages (onnx, onnxruntime from PyPI); its `python`.
+fn peers_python(root: &Path) -> Result<PathBuf> {
+    let venv = target_dir(root).join("peers-venv");
     if !venv.join("bin/python").exists() {
         status(Command::new("python3").args(["-m", "venv"]).arg(&venv))?;
     }
@@ -430,9 +505,14 @@ fn bench_peers(root: &Path, extra: &[String]) -> Result<()> {
                 .to_string_lossy(),
         ]),
     )?;
+    Ok(venv.join("bin/python"))
+}
+
+fn bench_peers(root: &Path, extra: &[String]) -> Result<()> {
+    let python = peers_python(root)?;
     let lookout = build_lookout(root)?;
     status(
-        Command::new(venv.join("bin/python"))
+        Command::new(python)
             .arg(root.join("crates/xtask/peers/onnxruntime_bench.py"))
             .arg("--lookout")
             .arg(&lookout)
@@ -444,31 +524,62 @@ fn bench_peers(root: &Path, extra: &[String]) -> Result<()> {
 /// `wrk` (Debian) against a local `lookout serve` with the seed's request body; prints the
 /// requests/s and latency percentiles, and fails on any error or non-2xx answer.
 fn load_test(root: &Path, extra: &[String]) -> Result<()> {
-    use std::io::{BufRead, BufReader};
     let seconds: u64 = extra.first().and_then(|s| s.parse().ok()).unwrap_or(60);
     let lookout = build_lookout(root)?;
-    let mut server = Command::new(&lookout)
-        .args(["serve", "--addr", "127.0.0.1:0"])
-        .stdout(std::process::Stdio::piped())
-        .spawn()
-        .context("starting lookout serve")?;
-    let stdout = server.stdout.take().context("server stdout")?;
-    let mut url = None;
-    for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-        if let Some(rest) = line.strip_prefix("Lookout listening on ") {
-            url = rest
-                .split_whitespace()
-                .next()
-                .map(|u| format!("{}predict", u));
-            break;
+    let mut server =
+        Server::start(Command::new(&lookout).args(["serve", "--addr", "127.0.0.1:0"]))?;
+    let result = wrk(root, &format!("{}predict", server.url), seconds, 8).map(|_| ());
+    server.stop();
+    result
+}
+
+/// A `lookout serve` child and the URL it printed; stopped by [`Server::stop`] or on drop.
+pub(crate) struct Server {
+    child: std::process::Child,
+    pub url: String,
+}
+
+impl Server {
+    pub fn start(cmd: &mut Command) -> Result<Self> {
+        use std::io::{BufRead, BufReader};
+        let mut child = cmd
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .context("starting lookout serve")?;
+        let stdout = child.stdout.take().context("server stdout")?;
+        let mut url = None;
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            if let Some(rest) = line.strip_prefix("Lookout listening on ") {
+                url = rest.split_whitespace().next().map(str::to_string);
+                break;
+            }
+        }
+        let mut server = Self {
+            child,
+            url: String::new(),
+        };
+        match url {
+            Some(u) => {
+                server.url = u;
+                Ok(server)
+            }
+            None => {
+                server.stop();
+                bail!("lookout serve did not print its URL")
+            }
         }
     }
-    let result = url
-        .context("server did not print its URL")
-        .and_then(|url| wrk(root, &url, seconds, 8).map(|_| ()));
-    let _ = server.kill();
-    let _ = server.wait();
-    result
+
+    pub fn stop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        self.stop();
+    }
 }
 
 /// Runs wrk (2 threads, `connections`) for `seconds` against `url` with the seed's request

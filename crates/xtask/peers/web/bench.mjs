@@ -1,0 +1,100 @@
+// `cargo xtask page-bench`: the page served by `lookout serve` and ONNX Runtime Web in one
+// headless Chromium run. Usage: node bench.mjs <base URL> <runs> <fixture.json>
+// Prints one JSON object on stdout.
+import { chromium } from 'playwright-core';
+import { readFileSync } from 'node:fs';
+
+const [base, runsArg, fixturePath] = process.argv.slice(2);
+const runs = Number(runsArg) || 200;
+const fixture = JSON.parse(readFileSync(fixturePath, 'utf8'));
+const ARGS = ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+  '--disable-background-networking', '--disable-component-update', '--disable-sync'];
+
+const median = (xs) => { const s = [...xs].sort((a, b) => a - b); return s[Math.floor(s.length / 2)]; };
+const p90 = (xs) => { const s = [...xs].sort((a, b) => a - b); return s[Math.floor(0.9 * (s.length - 1))]; };
+const progress = (what, i, n) => process.stderr.write(`\r${what} ${i}/${n}${i === n ? '\n' : ''}`);
+
+async function total(page) {
+  return Number(await page.textContent('#total'));
+}
+
+// Clicks a sample and waits until the page has counted the prediction; returns the
+// inference time the page shows and the backend it names.
+async function classify(page, name) {
+  const before = await total(page);
+  await page.click(`.sample[data-name="${name}"]`);
+  await page.waitForFunction((n) => Number(document.querySelector('#total')?.textContent) > n, before);
+  const meta = await page.textContent('.meta');
+  const ms = Number(/·\s*([0-9.]+) ms/.exec(meta)?.[1]);
+  return { ms, backend: await page.textContent('#backend'), label: await page.textContent('#label') };
+}
+
+async function latencies(page, what) {
+  const ms = [];
+  for (let i = 0; i < runs; i++) {
+    ms.push((await classify(page, fixture[i % fixture.length].name)).ms);
+    if (i % 20 === 0 || i === runs - 1) progress(what, i + 1, runs);
+  }
+  return ms;
+}
+
+const out = {};
+// 1. A browser without WebGPU: the CPU page alone, navigation → first prediction.
+{
+  const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', headless: true, args: ARGS });
+  const page = await browser.newPage();
+  await page.goto(base, { waitUntil: 'commit' });
+  await page.waitForSelector('.sample');
+  const first = await classify(page, fixture[1].name);
+  out.cpu_first_prediction_ms = await page.evaluate(() => performance.now());
+  out.cpu_first_label = first.label;
+  out.gpu_status_without_flag = await page.textContent('#gpu-status');
+  await browser.close();
+}
+// 2. With WebGPU (SwiftShader): both backends of the page, and the peer, in one browser.
+const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', headless: true,
+  args: [...ARGS, '--enable-unsafe-webgpu'] });
+try {
+  const page = await browser.newPage();
+  await page.goto(base, { waitUntil: 'commit' });
+  await page.waitForSelector('.sample');
+  await page.click('#use-webgpu');
+  await page.waitForFunction(() => /ready on/.test(document.querySelector('#gpu-status')?.textContent ?? ''), null, { timeout: 120000 });
+  const ready = await page.evaluate(() => performance.now());
+  const g = await classify(page, fixture[1].name);
+  out.webgpu_ready_ms = ready;
+  out.webgpu_first_prediction_ms = await page.evaluate(() => performance.now());
+  out.webgpu_backend = g.backend;
+  out.webgpu_ms = await latencies(page, 'page WebGPU');
+  await page.click('#use-cpu');
+  const c = await classify(page, fixture[1].name);
+  out.cpu_backend = c.backend;
+  out.cpu_ms = await latencies(page, 'page wasm CPU');
+
+  const peer = await browser.newPage();
+  await peer.goto(base + 'peer/ort.html', { waitUntil: 'commit' });
+  progress('ONNX Runtime Web', 0, runs);
+  const r = await peer.evaluate(([names, n]) => window.peerBench(names, n), [fixture.map((f) => f.name), runs]);
+  progress('ONNX Runtime Web', runs, runs);
+  out.ort_ready_ms = r.ready_ms;
+  out.ort_ms = r.ms;
+  let agree = 0;
+  let maxDiff = 0;
+  for (const [i, f] of fixture.entries()) {
+    const want = f.probabilities;
+    const got = r.results[i].probabilities;
+    if (want.indexOf(Math.max(...want)) === r.results[i].index) agree++;
+    for (let k = 0; k < 10; k++) maxDiff = Math.max(maxDiff, Math.abs(want[k] - got[k]));
+  }
+  out.ort_label_agreement = `${agree}/${fixture.length}`;
+  out.ort_max_probability_diff = maxDiff;
+} finally {
+  await browser.close();
+}
+for (const k of ['webgpu_ms', 'cpu_ms', 'ort_ms']) {
+  out[k.replace('_ms', '_median_ms')] = median(out[k]);
+  out[k.replace('_ms', '_p90_ms')] = p90(out[k]);
+  delete out[k];
+}
+out.cpu_vs_ort = out.cpu_median_ms / out.ort_median_ms;
+console.log(JSON.stringify(out, null, 1));

@@ -1,0 +1,158 @@
+//! `cargo xtask page-bench [RUNS]`: the page against ONNX Runtime Web in one headless
+//! Chromium run (BENCHMARKS.md). Builds the page (Trunk, with the WebGPU module), exports the
+//! page's own 8-bit weights (dequantised) to ONNX, serves both with `lookout serve`, and lets
+//! `crates/xtask/peers/web/bench.mjs` (playwright-core, Debian's Chromium) time:
+//! navigation → first prediction (CPU page without WebGPU; WebGPU page), per-image latency
+//! at batch 1 on wasm CPU and WebGPU through the page's own UI, and the peer's `session.run`
+//! on the same samples (labels checked against the native fixture). Prints sizes and a
+//! Markdown table.
+
+use std::path::Path;
+use std::process::Command;
+
+use anyhow::{Context, Result};
+
+use crate::{Server, build_lookout, gzip_len, peers_python, status, web_build};
+
+/// The files of ONNX Runtime Web's wasm backend the peer page loads.
+const ORT_FILES: [&str; 3] = [
+    "ort.wasm.min.mjs",
+    "ort-wasm-simd-threaded.mjs",
+    "ort-wasm-simd-threaded.wasm",
+];
+
+pub fn run(root: &Path, extra: &[String]) -> Result<()> {
+    let runs: u32 = extra.first().and_then(|s| s.parse().ok()).unwrap_or(200);
+    web_build(root)?;
+    let lookout = build_lookout(root)?;
+    let web = root.join("crates/xtask/peers/web");
+    status(
+        Command::new("npm")
+            .current_dir(&web)
+            .args(["ci", "--no-audit", "--no-fund"]),
+    )?;
+    let dist = root.join("dist");
+    let peer = dist.join("peer");
+    std::fs::create_dir_all(peer.join("samples"))?;
+    status(
+        Command::new(peers_python(root)?)
+            .arg(root.join("crates/xtask/peers/onnxruntime_bench.py"))
+            .arg("--lookout")
+            .arg(&lookout)
+            .arg("--weights")
+            .arg(root.join("crates/model/weights/cifar10-compact.lkq"))
+            .arg("--save-onnx")
+            .arg(peer.join("model.onnx"))
+            .arg("--export-only")
+            .current_dir(root),
+    )?;
+    std::fs::copy(web.join("ort.html"), peer.join("ort.html"))?;
+    for f in ORT_FILES {
+        std::fs::copy(
+            web.join("node_modules/onnxruntime-web/dist").join(f),
+            peer.join(f),
+        )
+        .with_context(|| format!("copying {f} from onnxruntime-web"))?;
+    }
+    for entry in std::fs::read_dir(root.join("crates/model/samples"))? {
+        let p = entry?.path();
+        if let Some(name) = p.file_name() {
+            std::fs::copy(&p, peer.join("samples").join(name))?;
+        }
+    }
+
+    let page = sizes(&dist, |n| {
+        n.ends_with(".wasm") || n.ends_with(".js") || n.ends_with(".html") || n.ends_with(".css")
+    })?;
+    let gpu = sizes(&dist.join("webgpu"), |n| {
+        n.ends_with(".wasm") || n.ends_with(".js")
+    })?;
+    let ort = sizes(&peer, |n| {
+        ORT_FILES.contains(&n) || n == "model.onnx" || n == "ort.html"
+    })?;
+
+    let mut server = Server::start(
+        Command::new(&lookout)
+            .args(["serve", "--addr", "127.0.0.1:0", "--static-dir"])
+            .arg(&dist),
+    )?;
+    eprintln!(
+        "xtask: page-bench: {runs} runs per backend against {}",
+        server.url
+    );
+    let out = Command::new("node")
+        .current_dir(&web)
+        .arg("bench.mjs")
+        .arg(&server.url)
+        .arg(runs.to_string())
+        .arg(root.join("crates/model/tests/fixtures/native-compact.json"))
+        .stderr(std::process::Stdio::inherit())
+        .output()
+        .context("running node bench.mjs")?;
+    server.stop();
+    let text = String::from_utf8_lossy(&out.stdout);
+    if !out.status.success() {
+        anyhow::bail!("bench.mjs failed ({}): {text}", out.status);
+    }
+    println!("{text}");
+    let r: serde_json::Value = serde_json::from_str(&text).context("bench.mjs output")?;
+    let f = |k: &str| r[k].as_f64().unwrap_or(f64::NAN);
+    let mb = |b: u64| b as f64 / 1e6;
+    println!("| what | Lookout wasm CPU | Lookout WebGPU | ONNX Runtime Web (wasm) |");
+    println!("|---|---|---|---|");
+    println!(
+        "| per image, batch 1, median (p90) | {:.2} ms ({:.2}) | {:.2} ms ({:.2}) | {:.2} ms ({:.2}) |",
+        f("cpu_median_ms"),
+        f("cpu_p90_ms"),
+        f("webgpu_median_ms"),
+        f("webgpu_p90_ms"),
+        f("ort_median_ms"),
+        f("ort_p90_ms")
+    );
+    println!(
+        "| navigation → first prediction | {:.0} ms | {:.0} ms | {:.0} ms (session ready) |",
+        f("cpu_first_prediction_ms"),
+        f("webgpu_first_prediction_ms"),
+        f("ort_ready_ms")
+    );
+    println!(
+        "| bytes before the first prediction, gzipped | {:.2} MB | +{:.2} MB (module) | {:.2} MB |",
+        mb(page),
+        mb(gpu),
+        mb(ort)
+    );
+    println!(
+        "\nLookout wasm CPU / ONNX Runtime Web latency: {:.2} (< 1 = Lookout faster); ORT labels vs native: {}, max |Δp| {:.4}",
+        f("cpu_vs_ort"),
+        r["ort_label_agreement"].as_str().unwrap_or("?"),
+        f("ort_max_probability_diff")
+    );
+    Ok(())
+}
+
+/// Sum of the gzipped sizes of the files in `dir` (not recursive) that `keep` accepts;
+/// prints each.
+pub(crate) fn sizes(dir: &Path, keep: impl Fn(&str) -> bool) -> Result<u64> {
+    let mut total = 0;
+    let mut entries: Vec<_> = std::fs::read_dir(dir)
+        .with_context(|| format!("reading {}", dir.display()))?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .collect();
+    entries.sort();
+    for p in entries {
+        let Some(name) = p.file_name().and_then(|n| n.to_str()) else {
+            continue;
+        };
+        if p.is_file() && keep(name) {
+            let bytes = std::fs::read(&p)?;
+            let gz = gzip_len(&bytes)?;
+            eprintln!(
+                "xtask: {}: {} bytes, {gz} gzipped",
+                p.display(),
+                bytes.len()
+            );
+            total += gz;
+        }
+    }
+    Ok(total)
+}

@@ -1,0 +1,14 @@
+#!/usr/bin/env bash
+# Trunk post-build hook: builds the page's WebGPU module (crates/webgpu) on its own, so burn's
+# wgpu feature never reaches the CPU module, and writes it to <staging>/webgpu/, from where
+# the page imports it the first time WebGPU is used.
+set -euo pipefail
+root="$(cd "$(dirname "$0")/.." && pwd)"
+staging="${TRUNK_STAGING_DIR:?run by trunk (TRUNK_STAGING_DIR unset)}"
+target_dir="${CARGO_TARGET_DIR:-$root/target}"
+offline=()
+if [ "${CARGO_NET_OFFLINE:-}" = "true" ]; then offline=(--offline); fi
+cargo build --manifest-path "$root/Cargo.toml" --locked "${offline[@]}" \
+  --target wasm32-unknown-unknown --profile wasm -p lookout-webgpu
+wasm-bindgen --target web --no-typescript --out-dir "$staging/webgpu" \
+  "$target_dir/wasm32-unknown-unknown/wasm/lookout_webgpu.wasm"
