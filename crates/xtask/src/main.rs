@@ -188,6 +188,25 @@ fn test(root: &Path, extra: &[String]) -> Result<()> {
             .args(["-p", "lookout-edge", "-p", "lookout-web"])
             .args(["--target", "wasm32-unknown-unknown", "--", "-D", "warnings"]),
     )?;
+    // The WebGPU module (its own feature set) and the metrics' browser tests, linted apart
+    // so that neither changes the other's features.
+    for krate in ["lookout-webgpu", "lookout-metrics"] {
+        status(
+            cargo()
+                .current_dir(root)
+                .env("CARGO_TARGET_DIR", wasm_target_dir(root))
+                .args([
+                    "clippy",
+                    "--profile",
+                    "wasm",
+                    "--locked",
+                    "--tests",
+                    "-p",
+                    krate,
+                ])
+                .args(["--target", "wasm32-unknown-unknown", "--", "-D", "warnings"]),
+        )?;
+    }
     status(
         cargo()
             .current_dir(root)

@@ -72,7 +72,10 @@ try {
   out.cpu_ms = await latencies(page, 'page wasm CPU');
 
   const peer = await browser.newPage();
+  peer.on('console', (m) => process.stderr.write(`ort page: ${m.text()}\n`));
+  peer.on('pageerror', (e) => process.stderr.write(`ort page error: ${e}\n`));
   await peer.goto(base + 'peer/ort.html', { waitUntil: 'commit' });
+  await peer.waitForFunction(() => typeof window.peerBench === 'function', null, { timeout: 60000 });
   progress('ONNX Runtime Web', 0, runs);
   const r = await peer.evaluate(([names, n]) => window.peerBench(names, n), [fixture.map((f) => f.name), runs]);
   progress('ONNX Runtime Web', runs, runs);
