@@ -1,8 +1,10 @@
 //! The page end to end in real headless Chromium (playwright-core from npm driving Debian's
-//! Chromium) against `lookout serve` with a real Pushgateway: it loads, classifies a gallery
-//! sample like the native pipeline does with the same weights, shows a readable message for a
-//! non-image, a truncated JPEG and a decompression bomb and keeps working, and its metrics
-//! reach the Pushgateway through the server's proxy. A screenshot is saved beside the test
+//! Chromium, `--enable-unsafe-webgpu`) against `lookout serve` with a real Pushgateway: it
+//! loads, classifies a gallery sample on wasm CPU at once (not waiting for the WebGPU module)
+//! like the native pipeline does with the same weights, shows a readable message for a
+//! non-image, a truncated JPEG and a decompression bomb and keeps working, classifies on
+//! WebGPU once the module is up and back on CPU, counts per runtime in the live view, and its
+//! metrics (`browser-cpu`, `browser-webgpu`) reach the Pushgateway through the server's proxy. A screenshot is saved beside the test
 //! binaries (`e2e-page.png`).
 
 use std::process::Command;

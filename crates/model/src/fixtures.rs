@@ -18,6 +18,44 @@ pub fn png_header_only(width: u32, height: u32) -> Vec<u8> {
     out
 }
 
+/// Compares a prediction with one entry of `tests/fixtures/native-compact.json` (what the
+/// native pipeline answered for that sample): the same label, and every probability within
+/// `tolerance`. For the browser tests (wasm CPU and WebGPU).
+pub fn compare_with_native(
+    item: &serde_json::Value,
+    p: &crate::Prediction,
+    tolerance: f64,
+) -> Result<(), String> {
+    let want = item["label"]
+        .as_str()
+        .ok_or("fixture entry without a label")?;
+    if p.label != want {
+        return Err(format!(
+            "label {} where the native pipeline said {want}",
+            p.label
+        ));
+    }
+    let probabilities = item["probabilities"]
+        .as_array()
+        .ok_or("fixture entry without probabilities")?;
+    if probabilities.len() != p.probabilities.len() {
+        return Err(format!(
+            "{} probabilities in the fixture",
+            probabilities.len()
+        ));
+    }
+    for (i, (v, got)) in probabilities.iter().zip(p.probabilities).enumerate() {
+        let v = v.as_f64().ok_or("probability is not a number")?;
+        let got = f64::from(got);
+        if (got - v).abs() > tolerance {
+            return Err(format!(
+                "p[{i}] = {got}, native {v} (tolerance {tolerance})"
+            ));
+        }
+    }
+    Ok(())
+}
+
 fn chunk(out: &mut Vec<u8>, kind: &[u8; 4], data: &[u8]) {
     out.extend_from_slice(&(data.len() as u32).to_be_bytes());
     let start = out.len();
@@ -45,6 +83,22 @@ fn crc32(data: &[u8]) -> u32 {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn native_comparison_checks_label_and_every_probability() {
+        let mut logits = [0.0f32; 10];
+        logits[8] = 3.0;
+        let p = crate::Prediction::from_logits(&logits, 0.0);
+        let item = serde_json::json!({"label": "Ship", "probabilities": p.probabilities});
+        assert_eq!(super::compare_with_native(&item, &p, 1e-6), Ok(()));
+        let mut off = p.probabilities;
+        off[3] += 2e-3;
+        let shifted = serde_json::json!({"label": "Ship", "probabilities": off});
+        assert!(super::compare_with_native(&shifted, &p, 1e-3).is_err());
+        assert_eq!(super::compare_with_native(&shifted, &p, 1e-2), Ok(()));
+        let wrong = serde_json::json!({"label": "Cat", "probabilities": p.probabilities});
+        assert!(super::compare_with_native(&wrong, &p, 1.0).is_err());
+    }
+
     #[test]
     fn crc_matches_the_png_reference_value() {
         // CRC of "IEND" with no data is the well-known AE 42 60 82.

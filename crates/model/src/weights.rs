@@ -139,6 +139,7 @@ mod tests {
     use burn::tensor::Device;
 
     #[test]
+    #[cfg(not(target_arch = "wasm32"))]
     fn embedded_f16_weights_are_aligned_for_in_place_reads() {
         assert_eq!(EMBEDDED.as_ptr() as usize % 64, 0);
         assert_eq!(

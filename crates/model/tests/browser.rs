@@ -4,6 +4,7 @@
 //! Run: `wasm-pack test --headless --chrome --mode no-install -- --profile wasm --test browser`.
 #![cfg(target_arch = "wasm32")]
 
+use lookout_model::fixtures::compare_with_native;
 use lookout_model::preprocess::{DecodeLimits, preprocess};
 use lookout_model::samples::SAMPLES;
 use lookout_model::{Backend, Classifier};
@@ -36,16 +37,6 @@ fn browser_pipeline_equals_native() {
             assert!((f64::from(input[i]) - v).abs() <= 1e-6, "{name} input[{i}]");
         }
         let p = clf.predict_inputs(&input).expect("predict").remove(0);
-        assert_eq!(p.label, item["label"].as_str().expect("label"), "{name}");
-        for (i, v) in item["probabilities"]
-            .as_array()
-            .expect("p")
-            .iter()
-            .enumerate()
-        {
-            let v = v.as_f64().expect("f64");
-            let got = f64::from(p.probabilities[i]);
-            assert!((got - v).abs() <= 1e-4, "{name} p[{i}]: {got} vs {v}");
-        }
+        compare_with_native(item, &p, 1e-4).unwrap_or_else(|e| panic!("{name}: {e}"));
     }
 }

@@ -5,6 +5,7 @@
 //! Run: `wasm-pack test --headless --chrome --mode no-install -- --profile wasm --test browser`.
 #![cfg(target_arch = "wasm32")]
 
+use lookout_model::fixtures::compare_with_native;
 use lookout_model::preprocess::{DecodeLimits, preprocess};
 use lookout_model::samples::SAMPLES;
 use lookout_model::{Backend, Classifier, NUM_CLASSES, Prediction, weights};
@@ -54,17 +55,7 @@ async fn webgpu_predictions_equal_native() {
 }
 
 fn check(name: &str, p: &Prediction, item: &serde_json::Value) {
-    assert_eq!(p.label, item["label"].as_str().expect("label"), "{name}");
-    for (i, v) in item["probabilities"]
-        .as_array()
-        .expect("p")
-        .iter()
-        .enumerate()
-    {
-        let v = v.as_f64().expect("f64");
-        let got = f64::from(p.probabilities[i]);
-        assert!((got - v).abs() <= 1e-3, "{name} p[{i}]: {got} vs {v}");
-    }
+    compare_with_native(item, p, 1e-3).unwrap_or_else(|e| panic!("{name}: {e}"));
 }
 
 fn web_sys_log(s: &str) {
