@@ -233,11 +233,28 @@ impl Metrics {
     /// Creates every series of `runtime` at zero (as [`Metrics::new`] does for its own), so
     /// that `rate()` sees the first prediction on a runtime brought up later.
     pub fn add_runtime(&self, runtime: Runtime) {
-        let mut windows = self.windows.lock().unwrap_or_else(|p| p.into_inner());
-        if windows.contains_key(runtime.as_str()) {
-            return;
-        }
-        windows.insert(runtime.as_str(), drift::Window::new(self.classes.len()));
+        self.window_of(&mut self.windows(), runtime);
+    }
+
+    /// A poisoned lock only means another thread panicked mid-update; the windows are still
+    /// valid ring buffers.
+    fn windows(&self) -> std::sync::MutexGuard<'_, BTreeMap<&'static str, drift::Window>> {
+        self.windows.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// `runtime`'s drift window; its first use also creates the runtime's series at zero.
+    fn window_of<'w>(
+        &self,
+        windows: &'w mut BTreeMap<&'static str, drift::Window>,
+        runtime: Runtime,
+    ) -> &'w mut drift::Window {
+        windows.entry(runtime.as_str()).or_insert_with(|| {
+            self.zero_series(runtime);
+            drift::Window::new(self.classes.len())
+        })
+    }
+
+    fn zero_series(&self, runtime: Runtime) {
         let rt = RuntimeLabels {
             runtime: runtime.as_str(),
         };
@@ -272,7 +289,8 @@ impl Metrics {
 
     /// Records one prediction made on `runtime`.
     pub fn record_on(&self, runtime: Runtime, o: &Observation<'_>) {
-        self.add_runtime(runtime);
+        let mut windows = self.windows();
+        let window = self.window_of(&mut windows, runtime);
         let rt = RuntimeLabels {
             runtime: runtime.as_str(),
         };
@@ -290,13 +308,7 @@ impl Metrics {
             self.contrast.get_or_create(&rt).observe(stats.contrast);
         }
         let class = self.classes.iter().position(|c| c == o.label);
-        // A poisoned lock only means another thread panicked mid-update; the window is
-        // still a valid ring buffer.
-        let mut windows = self.windows.lock().unwrap_or_else(|p| p.into_inner());
-        let d = windows
-            .entry(runtime.as_str())
-            .or_insert_with(|| drift::Window::new(self.classes.len()))
-            .push(class, o.confidence);
+        let d = window.push(class, o.confidence);
         self.low_confidence_ratio
             .get_or_create(&rt)
             .set(d.low_confidence_ratio);
@@ -306,13 +318,7 @@ impl Metrics {
 
     /// Total predictions recorded, on every runtime (the sum of `prediction_value_total`).
     pub fn predictions_total(&self) -> u64 {
-        let runtimes: Vec<&'static str> = self
-            .windows
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .keys()
-            .copied()
-            .collect();
+        let runtimes: Vec<&'static str> = self.windows().keys().copied().collect();
         runtimes.iter().map(|r| self.total_of(r)).sum()
     }
 

@@ -165,14 +165,19 @@ impl Classifier {
         device: Device,
         backend: Backend,
     ) -> Result<Self, ClassifierError> {
-        let classifier = Self {
+        let classifier = Self::assemble(model, device, backend);
+        classifier.logits(&vec![0.0; INPUT_LEN])?;
+        Ok(classifier)
+    }
+
+    /// The model in inference mode, not yet warmed up.
+    fn assemble(model: Cnn, device: Device, backend: Backend) -> Self {
+        Self {
             model: burn::module::Module::valid(&model),
             device,
             backend,
             limits: DecodeLimits::default(),
-        };
-        classifier.logits(&vec![0.0; INPUT_LEN])?;
-        Ok(classifier)
+        }
     }
 
     /// Replaces the decode limits (e.g. tighter ones in an edge worker).
@@ -209,11 +214,7 @@ impl Classifier {
     pub fn predict_inputs(&self, inputs: &[f32]) -> Result<Vec<Prediction>, ClassifierError> {
         let start = Instant::now();
         let logits = self.logits(inputs)?;
-        let seconds = start.elapsed().as_secs_f64();
-        Ok(logits
-            .chunks_exact(NUM_CLASSES)
-            .map(|l| Prediction::from_logits(l, seconds))
-            .collect())
+        Ok(predictions(&logits, start.elapsed().as_secs_f64()))
     }
 
     /// Raw logits, `NUM_CLASSES` per image. Synchronous readback: native backends and wasm
@@ -246,11 +247,7 @@ impl Classifier {
     ) -> Result<Vec<Prediction>, ClassifierError> {
         let start = Instant::now();
         let logits = self.logits_async(inputs).await?;
-        let seconds = start.elapsed().as_secs_f64();
-        Ok(logits
-            .chunks_exact(NUM_CLASSES)
-            .map(|l| Prediction::from_logits(l, seconds))
-            .collect())
+        Ok(predictions(&logits, start.elapsed().as_secs_f64()))
     }
 
     /// The shipped compact weights on wgpu, brought up asynchronously (the only way a browser
@@ -271,12 +268,7 @@ impl Classifier {
         };
         let mut model = Cnn::new(&device);
         crate::quant::load(&mut model, bytes)?;
-        let classifier = Self {
-            model: burn::module::Module::valid(&model),
-            device,
-            backend: Backend::Wgpu,
-            limits: DecodeLimits::default(),
-        };
+        let classifier = Self::assemble(model, device, Backend::Wgpu);
         classifier.logits_async(&vec![0.0; INPUT_LEN]).await?;
         Ok((classifier, adapter))
     }
@@ -289,6 +281,14 @@ impl Classifier {
         let data = TensorData::new(inputs.to_vec(), [n, 3, INPUT_SIZE, INPUT_SIZE]);
         Ok(Tensor::<4>::from_data(data, &self.device))
     }
+}
+
+/// One prediction per image of a batch's logits; the batch's time for each.
+fn predictions(logits: &[f32], seconds: f64) -> Vec<Prediction> {
+    logits
+        .chunks_exact(NUM_CLASSES)
+        .map(|l| Prediction::from_logits(l, seconds))
+        .collect()
 }
 
 fn logits_vec<E: std::fmt::Debug>(
