@@ -190,7 +190,7 @@ fn test(root: &Path, extra: &[String]) -> Result<()> {
     )?;
     // The WebGPU module (its own feature set) and the metrics' browser tests, linted apart
     // so that neither changes the other's features.
-    for krate in ["lookout-webgpu", "lookout-metrics"] {
+    for krate in ["lookout-webgpu", "lookout-metrics", "lookout-cpu"] {
         status(
             cargo()
                 .current_dir(root)
@@ -234,6 +234,8 @@ fn browser_tests(root: &Path) -> Result<()> {
             .args(["--", "-D", "warnings"]),
     )?;
     wasm_pack_test(root, "crates/promql", &["--test", "browser"], &[])?;
+    // The CPU kernels' wasm-simd128 build against their f64 oracle.
+    wasm_pack_test(root, "crates/cpu", &["--release", "--test", "browser"], &[])?;
     // The model pipeline in the browser against the native fixture, on wasm CPU and on
     // WebGPU (the `wasm` profile: the same burn builds as the page, its WebGPU module and the
     // worker).

@@ -1,0 +1,504 @@
+//! The seed CNN's forward pass on CPU, fast: what `lookout-model` runs for its CPU backend.
+//!
+//! burn defines, trains and loads the network (`lookout-model`); this crate takes the loaded
+//! parameters once, repacks them into a [`Plan`], and runs inference only:
+//! - conv 1 (3 → 32 channels) as an im2col GEMM;
+//! - convs 2–4 (3×3, 32/64 channels) as Winograd F(4×4, 3×3) — 36 multiplications per 4×4
+//!   outputs instead of 144 — with bias, ReLU and the 2×2 max-pool fused into the output
+//!   transform, on channels-last (NHWC) activations;
+//! - the dense layers as GEMMs over packed weight panels (fc1's rows permuted once so the
+//!   NHWC activations need no transpose).
+//!
+//! Every GEMM runs one register-blocked microkernel, compiled per instruction set: AVX2+FMA
+//! (detected at run time on x86-64), wasm simd128 (the page, the edge worker), and portable
+//! Rust elsewhere. Natively the work is split over rayon's threads: across images for a
+//! batch, across rows of each layer for a single image.
+
+mod kernels;
+mod simd;
+
+use kernels::{PackedLayer, WinogradLayer};
+
+/// Input images: 3 channels of 32 × 32, NCHW, already normalised.
+pub const INPUT_SIZE: usize = 32;
+pub const INPUT_CHANNELS: usize = 3;
+pub const INPUT_LEN: usize = INPUT_CHANNELS * INPUT_SIZE * INPUT_SIZE;
+pub const NUM_CLASSES: usize = 10;
+
+/// Side of the last feature map (two 2×2 pools).
+const FEATURE_SIZE: usize = INPUT_SIZE / 4;
+
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum CpuError {
+    #[error("{name}: {got} values, the network needs {expected}")]
+    Shape {
+        name: &'static str,
+        expected: usize,
+        got: usize,
+    },
+    #[error("{0}")]
+    Unsupported(String),
+    #[error("input has {0} floats, not a non-zero multiple of {INPUT_LEN}")]
+    Input(usize),
+}
+
+/// One convolution's parameters in burn's layout: weight `[co][ci][3][3]`, bias `[co]`.
+#[derive(Clone, Copy)]
+pub struct ConvParams<'a> {
+    pub weight: &'a [f32],
+    pub bias: &'a [f32],
+    pub in_channels: usize,
+    pub out_channels: usize,
+}
+
+/// One linear layer's parameters in burn's layout: weight `[inputs][outputs]`, bias
+/// `[outputs]`.
+#[derive(Clone, Copy)]
+pub struct DenseParams<'a> {
+    pub weight: &'a [f32],
+    pub bias: &'a [f32],
+    pub inputs: usize,
+    pub outputs: usize,
+}
+
+/// The network's parameters: conv 1–4, fc1 (on the NCHW-flattened features, as burn
+/// flattens them), fc2.
+#[derive(Clone, Copy)]
+pub struct Params<'a> {
+    pub conv: [ConvParams<'a>; 4],
+    pub fc1: DenseParams<'a>,
+    pub fc2: DenseParams<'a>,
+}
+
+/// The instruction set a [`Plan`] runs on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kernel {
+    /// x86-64 with AVX2 and FMA (8 lanes, fused multiply-add, 6 × 16 microkernel).
+    Avx2,
+    /// wasm32 with simd128 (4 lanes, 4 × 8 microkernel).
+    Wasm,
+    /// Plain Rust (4 × 8 microkernel over arrays the compiler vectorises).
+    Portable,
+}
+
+impl Kernel {
+    /// The best kernel this CPU runs.
+    pub fn detect() -> Self {
+        #[cfg(target_arch = "x86_64")]
+        if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma")
+        {
+            return Kernel::Avx2;
+        }
+        #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+        return Kernel::Wasm;
+        #[allow(unreachable_code)]
+        Kernel::Portable
+    }
+
+    /// Whether this machine (and build) can run the kernel.
+    pub fn is_supported(self) -> bool {
+        match self {
+            Kernel::Portable => true,
+            k => k == Kernel::detect(),
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Kernel::Avx2 => "avx2+fma",
+            Kernel::Wasm => "wasm-simd128",
+            Kernel::Portable => "portable",
+        }
+    }
+
+    fn lanes(self) -> usize {
+        match self {
+            Kernel::Avx2 => 8,
+            Kernel::Wasm | Kernel::Portable => 4,
+        }
+    }
+
+    /// Columns of a packed panel.
+    fn nr(self) -> usize {
+        2 * self.lanes()
+    }
+}
+
+/// Expands to a `match` on the plan's kernel that runs the generic kernel function `$f`
+/// for that instruction set (on x86-64 through an entry point compiled with AVX2 and FMA).
+macro_rules! dispatch {
+    ($kernel:expr, $f:ident($($arg:expr),* $(,)?)) => {
+        match $kernel {
+            // SAFETY (all arms): a plan holds a kernel only where `Kernel::is_supported`, and
+            // the callers pass the lengths the kernels' contracts ask for.
+            #[cfg(target_arch = "x86_64")]
+            Kernel::Avx2 => unsafe { avx2::$f($($arg),*) },
+            #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+            Kernel::Wasm => unsafe { kernels::$f::<simd::Wasm>($($arg),*) },
+            _ => unsafe { kernels::$f::<simd::Portable>($($arg),*) },
+        }
+    };
+}
+
+/// The kernels compiled with AVX2 and FMA: the generic code inlines into these.
+#[cfg(target_arch = "x86_64")]
+mod avx2 {
+    use super::kernels::{self, PackedLayer, WinogradLayer};
+    use super::simd::Avx2;
+
+    #[target_feature(enable = "avx2,fma")]
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) unsafe fn winograd_rows(
+        layer: &WinogradLayer,
+        input: &[f32],
+        h: usize,
+        w: usize,
+        ty0: usize,
+        ty1: usize,
+        pool: bool,
+        out: &mut [f32],
+    ) {
+        unsafe { kernels::winograd_rows::<Avx2>(layer, input, h, w, ty0, ty1, pool, out) }
+    }
+
+    #[target_feature(enable = "avx2,fma")]
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) unsafe fn conv_direct_rows(
+        layer: &PackedLayer,
+        input: &[f32],
+        c: usize,
+        h: usize,
+        w: usize,
+        y0: usize,
+        y1: usize,
+        out: &mut [f32],
+    ) {
+        unsafe { kernels::conv_direct_rows::<Avx2>(layer, input, c, h, w, y0, y1, out) }
+    }
+
+    #[target_feature(enable = "avx2,fma")]
+    pub(crate) unsafe fn dense_panels(
+        layer: &PackedLayer,
+        a: &[f32],
+        m: usize,
+        p0: usize,
+        p1: usize,
+        relu: bool,
+        out: &mut [f32],
+    ) {
+        unsafe { kernels::dense_panels::<Avx2>(layer, a, m, p0, p1, relu, out) }
+    }
+}
+
+/// The network repacked for one [`Kernel`].
+pub struct Plan {
+    kernel: Kernel,
+    conv1: PackedLayer,
+    conv2: WinogradLayer,
+    conv3: WinogradLayer,
+    conv4: WinogradLayer,
+    fc1: PackedLayer,
+    fc2: PackedLayer,
+}
+
+impl Plan {
+    /// Packs `params` for the best kernel of this CPU.
+    pub fn new(params: &Params<'_>) -> Result<Self, CpuError> {
+        Self::with_kernel(params, Kernel::detect())
+    }
+
+    /// Packs `params` for a given kernel (e.g. [`Kernel::Portable`] to compare against).
+    pub fn with_kernel(params: &Params<'_>, kernel: Kernel) -> Result<Self, CpuError> {
+        if !kernel.is_supported() {
+            return Err(CpuError::Unsupported(format!(
+                "kernel {} does not run on this CPU",
+                kernel.name()
+            )));
+        }
+        let [c1, c2, c3, c4] = &params.conv;
+        let names = ["conv1", "conv2", "conv3", "conv4"];
+        let mut channels = INPUT_CHANNELS;
+        for (c, name) in params.conv.iter().zip(names) {
+            if c.in_channels != channels {
+                return Err(CpuError::Unsupported(format!(
+                    "{name} takes {} channels after {channels}",
+                    c.in_channels
+                )));
+            }
+            check(name, c.weight.len(), c.out_channels * c.in_channels * 9)?;
+            check(name, c.bias.len(), c.out_channels)?;
+            if c.out_channels % kernel.nr() != 0 {
+                return Err(CpuError::Unsupported(format!(
+                    "{name}: {} output channels, not a multiple of {}",
+                    c.out_channels,
+                    kernel.nr()
+                )));
+            }
+            channels = c.out_channels;
+        }
+        for (c, name) in [(c2, "conv2"), (c3, "conv3"), (c4, "conv4")] {
+            if c.in_channels % kernel.lanes() != 0 {
+                return Err(CpuError::Unsupported(format!(
+                    "{name}: {} input channels, not a multiple of {}",
+                    c.in_channels,
+                    kernel.lanes()
+                )));
+            }
+        }
+        let (fc1, fc2) = (&params.fc1, &params.fc2);
+        let spatial = FEATURE_SIZE * FEATURE_SIZE;
+        check("fc1 inputs", fc1.inputs, c4.out_channels * spatial)?;
+        check("fc1", fc1.weight.len(), fc1.inputs * fc1.outputs)?;
+        check("fc1 bias", fc1.bias.len(), fc1.outputs)?;
+        check("fc2 inputs", fc2.inputs, fc1.outputs)?;
+        check("fc2 outputs", fc2.outputs, NUM_CLASSES)?;
+        check("fc2", fc2.weight.len(), fc2.inputs * fc2.outputs)?;
+        check("fc2 bias", fc2.bias.len(), fc2.outputs)?;
+
+        let nr = kernel.nr();
+        let k1 = c1.in_channels * 9;
+        // conv1 as a GEMM: B[k][o] = weight[o][k] with k = (channel, ky, kx).
+        let conv1 = pack_dense(k1, c1.out_channels, nr, c1.bias, |k, o| {
+            c1.weight[o * k1 + k]
+        });
+        // fc1 reads NHWC features (s·C + c) where burn flattened NCHW (c·S + s).
+        let c = c4.out_channels;
+        let fc1p = pack_dense(fc1.inputs, fc1.outputs, nr, fc1.bias, |k, o| {
+            let (s, ch) = (k / c, k % c);
+            fc1.weight[(ch * spatial + s) * fc1.outputs + o]
+        });
+        let fc2p = pack_dense(fc2.inputs, fc2.outputs, nr, fc2.bias, |k, o| {
+            fc2.weight[k * fc2.outputs + o]
+        });
+        Ok(Self {
+            kernel,
+            conv1,
+            conv2: pack_winograd(c2, nr),
+            conv3: pack_winograd(c3, nr),
+            conv4: pack_winograd(c4, nr),
+            fc1: fc1p,
+            fc2: fc2p,
+        })
+    }
+
+    pub fn kernel(&self) -> Kernel {
+        self.kernel
+    }
+
+    /// Logits, [`NUM_CLASSES`] per image, for normalised NCHW images (`[n][3][32][32]`).
+    pub fn logits(&self, inputs: &[f32]) -> Result<Vec<f32>, CpuError> {
+        if inputs.is_empty() || !inputs.len().is_multiple_of(INPUT_LEN) {
+            return Err(CpuError::Input(inputs.len()));
+        }
+        let n = inputs.len() / INPUT_LEN;
+        let feature_len = self.fc1.k;
+        let mut features = vec![0.0f32; n * feature_len];
+        if n == 1 {
+            self.features(inputs, &mut features, true);
+        } else {
+            par_zip(
+                inputs,
+                INPUT_LEN,
+                &mut features,
+                feature_len,
+                |img, feat| self.features(img, feat, false),
+            );
+        }
+        let hidden = self.dense(&self.fc1, &features, n, true);
+        let out = self.dense(&self.fc2, &hidden, n, false);
+        Ok(out
+            .chunks_exact(self.fc2.n_padded)
+            .flat_map(|row| &row[..self.fc2.n])
+            .copied()
+            .collect())
+    }
+
+    /// One image's pooled conv4 output (NHWC, `8 × 8 × 64`). `split`: spread each layer's
+    /// rows over the threads (one image); otherwise run on this thread (a batch is spread
+    /// across images instead).
+    fn features(&self, image: &[f32], out: &mut [f32], split: bool) {
+        let k = self.kernel;
+        let (s1, s2) = (INPUT_SIZE, INPUT_SIZE / 2);
+        let (c1, c2, c3) = (self.conv1.n_padded, self.conv2.co, self.conv3.co);
+
+        let mut a1 = vec![0.0f32; s1 * s1 * c1];
+        par_rows(&mut a1, s1, s1 * c1, split, |y0, y1, chunk| {
+            let (layer, input, c, h, w, out) = (&self.conv1, image, INPUT_CHANNELS, s1, s1, chunk);
+            dispatch!(k, conv_direct_rows(layer, input, c, h, w, y0, y1, out))
+        });
+        // conv2 + pool → 16 × 16.
+        let mut a2 = vec![0.0f32; s2 * s2 * c2];
+        self.winograd(&self.conv2, &a1, s1, true, &mut a2, split);
+        let mut a3 = vec![0.0f32; s2 * s2 * c3];
+        self.winograd(&self.conv3, &a2, s2, false, &mut a3, split);
+        self.winograd(&self.conv4, &a3, s2, true, out, split);
+    }
+
+    fn winograd(
+        &self,
+        layer: &WinogradLayer,
+        input: &[f32],
+        size: usize,
+        pool: bool,
+        out: &mut [f32],
+        split: bool,
+    ) {
+        let k = self.kernel;
+        let (h, w) = (size, size);
+        // Per row of 4×4 tiles: four output rows, or two pooled ones.
+        let row_len = if pool { w * layer.co } else { 4 * w * layer.co };
+        par_rows(out, size / 4, row_len, split, |ty0, ty1, out| {
+            dispatch!(k, winograd_rows(layer, input, h, w, ty0, ty1, pool, out))
+        });
+    }
+
+    /// `a (m × k) · W + b`, row-major `m × n_padded`.
+    fn dense(&self, layer: &PackedLayer, a: &[f32], m: usize, relu: bool) -> Vec<f32> {
+        let k = self.kernel;
+        let nr = k.nr();
+        let panels = layer.n_padded / nr;
+        let mut by_panel = vec![0.0f32; panels * m * nr];
+        par_rows(&mut by_panel, panels, m * nr, true, |p0, p1, out| {
+            dispatch!(k, dense_panels(layer, a, m, p0, p1, relu, out))
+        });
+        let mut rows = vec![0.0f32; m * layer.n_padded];
+        for (p, panel) in by_panel.chunks_exact(m * nr).enumerate() {
+            for (i, vals) in panel.chunks_exact(nr).enumerate() {
+                rows[i * layer.n_padded + p * nr..][..nr].copy_from_slice(vals);
+            }
+        }
+        rows
+    }
+}
+
+fn check(name: &'static str, got: usize, expected: usize) -> Result<(), CpuError> {
+    if got == expected {
+        Ok(())
+    } else {
+        Err(CpuError::Shape {
+            name,
+            expected,
+            got,
+        })
+    }
+}
+
+/// A GEMM layer: `B[k][o] = value(k, o)` packed into panels of `nr` columns.
+fn pack_dense(
+    k: usize,
+    n: usize,
+    nr: usize,
+    bias: &[f32],
+    value: impl Fn(usize, usize) -> f32,
+) -> PackedLayer {
+    let n_padded = n.div_ceil(nr) * nr;
+    let mut panels = vec![0.0f32; n_padded * k];
+    for p in 0..n_padded / nr {
+        for kk in 0..k {
+            for j in 0..nr {
+                let o = p * nr + j;
+                if o < n {
+                    panels[(p * k + kk) * nr + j] = value(kk, o);
+                }
+            }
+        }
+    }
+    let mut b = vec![0.0f32; n_padded];
+    b[..n].copy_from_slice(bias);
+    PackedLayer {
+        k,
+        n,
+        n_padded,
+        panels,
+        bias: b,
+    }
+}
+
+/// A 3×3 convolution's Winograd weights `U = G g Gᵀ` (computed in f64), packed
+/// `[co / nr][36][ci][nr]`.
+fn pack_winograd(c: &ConvParams<'_>, nr: usize) -> WinogradLayer {
+    /// G of F(4×4, 3×3), matching the transforms in `kernels.rs`.
+    const G: [[f64; 3]; 6] = [
+        [1.0 / 4.0, 0.0, 0.0],
+        [-1.0 / 6.0, -1.0 / 6.0, -1.0 / 6.0],
+        [-1.0 / 6.0, 1.0 / 6.0, -1.0 / 6.0],
+        [1.0 / 24.0, 1.0 / 12.0, 1.0 / 6.0],
+        [1.0 / 24.0, -1.0 / 12.0, 1.0 / 6.0],
+        [0.0, 0.0, 1.0],
+    ];
+    const A: usize = kernels::ALPHA;
+    let (ci, co) = (c.in_channels, c.out_channels);
+    let mut u = vec![0.0f32; kernels::POINTS * ci * co];
+    for o in 0..co {
+        for i in 0..ci {
+            let g = &c.weight[(o * ci + i) * 9..][..9];
+            // Gg: 6 × 3, then (Gg)Gᵀ: 6 × 6.
+            let mut gg = [[0.0f64; 3]; A];
+            for (r, row) in gg.iter_mut().enumerate() {
+                for (col, v) in row.iter_mut().enumerate() {
+                    *v = (0..3).map(|t| G[r][t] * f64::from(g[t * 3 + col])).sum();
+                }
+            }
+            let (p, j) = (o / nr, o % nr);
+            for r in 0..A {
+                for s in 0..A {
+                    let val: f64 = (0..3).map(|t| gg[r][t] * G[s][t]).sum();
+                    u[((p * kernels::POINTS + r * A + s) * ci + i) * nr + j] = val as f32;
+                }
+            }
+        }
+    }
+    WinogradLayer {
+        ci,
+        co,
+        u,
+        bias: c.bias.to_vec(),
+    }
+}
+
+/// Calls `f(u0, u1, chunk)` for contiguous ranges of `units` units of `unit_len` floats of
+/// `out`, on rayon's threads when `split` (one range per thread), else once.
+fn par_rows<F>(out: &mut [f32], units: usize, unit_len: usize, split: bool, f: F)
+where
+    F: Fn(usize, usize, &mut [f32]) + Sync,
+{
+    debug_assert_eq!(out.len(), units * unit_len);
+    let parts = if split { threads().min(units) } else { 1 };
+    let per = units.div_ceil(parts.max(1)).max(1);
+    #[cfg(not(target_arch = "wasm32"))]
+    if parts > 1 {
+        use rayon::prelude::*;
+        out.par_chunks_mut(per * unit_len)
+            .enumerate()
+            .for_each(|(i, chunk)| f(i * per, (i * per + per).min(units), chunk));
+        return;
+    }
+    for (i, chunk) in out.chunks_mut(per * unit_len).enumerate() {
+        f(i * per, (i * per + per).min(units), chunk);
+    }
+}
+
+/// `f(input chunk, output chunk)` for each pair, on rayon's threads natively.
+fn par_zip<F>(input: &[f32], in_len: usize, out: &mut [f32], out_len: usize, f: F)
+where
+    F: Fn(&[f32], &mut [f32]) + Sync,
+{
+    #[cfg(not(target_arch = "wasm32"))]
+    {
+        use rayon::prelude::*;
+        out.par_chunks_mut(out_len)
+            .zip(input.par_chunks(in_len))
+            .for_each(|(o, i)| f(i, o));
+    }
+    #[cfg(target_arch = "wasm32")]
+    for (o, i) in out.chunks_mut(out_len).zip(input.chunks(in_len)) {
+        f(i, o);
+    }
+}
+
+fn threads() -> usize {
+    #[cfg(not(target_arch = "wasm32"))]
+    return rayon::current_num_threads();
+    #[cfg(target_arch = "wasm32")]
+    1
+}

@@ -1,0 +1,23 @@
+//! The plan's wasm-simd128 kernels in a real browser (headless Chromium) against the f64
+//! oracle (`oracle/mod.rs`). Run: `wasm-pack test --headless --chrome --mode no-install --
+//! --release --test browser`.
+#![cfg(target_arch = "wasm32")]
+
+mod oracle;
+
+use lookout_cpu::Kernel;
+use wasm_bindgen_test::{wasm_bindgen_test, wasm_bindgen_test_configure};
+
+wasm_bindgen_test_configure!(run_in_browser);
+
+#[wasm_bindgen_test]
+fn wasm_kernels_match_the_reference() {
+    assert_eq!(Kernel::detect(), Kernel::Wasm, "built without simd128");
+    for (kernel, batch) in [(Kernel::Wasm, 1), (Kernel::Wasm, 3), (Kernel::Portable, 2)] {
+        let worst = oracle::worst_error(kernel, batch);
+        assert!(
+            worst < 1e-4,
+            "{kernel:?} batch {batch}: worst relative logit error {worst:e}"
+        );
+    }
+}

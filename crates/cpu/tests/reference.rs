@@ -1,0 +1,64 @@
+//! The plan against the f64 oracle (`oracle/mod.rs`), natively: the best kernel of this CPU
+//! and the portable one, single images and batches, and the errors for bad shapes.
+#![cfg(not(target_arch = "wasm32"))]
+
+mod oracle;
+
+use lookout_cpu::{CpuError, INPUT_LEN, Kernel, NUM_CLASSES, Plan};
+
+fn check_against_reference(kernel: Kernel, batch: usize) {
+    let worst = oracle::worst_error(kernel, batch);
+    eprintln!("{kernel:?} batch {batch}: worst relative logit error {worst:e}");
+    assert!(
+        worst < 1e-4,
+        "{kernel:?} batch {batch}: worst relative logit error {worst:e}"
+    );
+}
+
+#[test]
+fn best_kernel_matches_the_reference_for_one_image_and_a_batch() {
+    check_against_reference(Kernel::detect(), 1);
+    check_against_reference(Kernel::detect(), 5);
+}
+
+#[test]
+fn portable_kernel_matches_the_reference() {
+    check_against_reference(Kernel::Portable, 3);
+}
+
+#[test]
+fn batch_answers_equal_single_answers() {
+    let net = oracle::Net::random(3);
+    let plan = Plan::new(&net.params()).expect("plan");
+    let inputs = oracle::images(7, 5);
+    let batch = plan.logits(&inputs).expect("batch");
+    for (i, image) in inputs.chunks_exact(INPUT_LEN).enumerate() {
+        let one = plan.logits(image).expect("one");
+        for (a, b) in one.iter().zip(&batch[i * NUM_CLASSES..]) {
+            assert!(
+                (a - b).abs() <= 1e-5 * a.abs().max(1.0),
+                "image {i}: {a} vs {b}"
+            );
+        }
+    }
+}
+
+#[test]
+fn bad_shapes_are_errors() {
+    let net = oracle::Net::random(1);
+    let plan = Plan::new(&net.params()).expect("plan");
+    assert_eq!(plan.logits(&[]), Err(CpuError::Input(0)));
+    assert_eq!(plan.logits(&[0.0; 5]), Err(CpuError::Input(5)));
+    let mut p = net.params();
+    p.fc1.bias = &p.fc1.bias[..10];
+    assert!(matches!(
+        Plan::new(&p),
+        Err(CpuError::Shape {
+            name: "fc1 bias",
+            ..
+        })
+    ));
+    let mut p = net.params();
+    p.conv[2].in_channels = 32;
+    assert!(matches!(Plan::new(&p), Err(CpuError::Unsupported(_))));
+}
