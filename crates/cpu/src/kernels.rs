@@ -37,6 +37,10 @@ pub(crate) struct PackedLayer {
     pub panels: Vec<f32>,
     /// `n_padded` long, zeros past `n`.
     pub bias: Vec<f32>,
+    /// The same panels as IEEE half-precision bits, where every weight is exactly a half
+    /// (the shipped f16 weights) and the kernel converts halves in hardware (AVX2 + F16C);
+    /// empty otherwise. Single rows read these: half the bytes, the same products.
+    pub panels_f16: Vec<u16>,
 }
 
 /// `C[M × NR] = A · B (+ bias) (ReLU)`: `A` row `i` at `a + i·lda`, `B` packed `[k][NR]`,
@@ -72,27 +76,75 @@ unsafe fn micro<I: Isa, const M: usize>(
             ap = ap.add(1);
             bp = bp.add(I::NR);
         }
-        let (b0, b1) = if bias.is_null() {
-            (I::zero(), I::zero())
-        } else {
-            (I::load(bias), I::load(bias.add(I::LANES)))
-        };
-        let zero = I::zero();
-        for (i, row) in acc.iter().enumerate() {
-            let mut v0 = I::add(row[0], b0);
-            let mut v1 = I::add(row[1], b1);
-            if relu {
-                v0 = I::max(v0, zero);
-                v1 = I::max(v1, zero);
-            }
-            let cp = c.add(i * ldc);
-            I::store(cp, v0);
-            I::store(cp.add(I::LANES), v1);
+        for (i, row) in acc.into_iter().enumerate() {
+            epilogue::<I>(row, c.add(i * ldc), bias, relu);
         }
     }
 }
 
-/// [`micro`] over `m` rows, `I::MR` at a time.
+/// `c[NR] = a[k] · B (+ bias) (ReLU)` for a single row: four accumulator pairs over
+/// interleaved `k`, so the FMA latency does not bind as it would with [`micro`]'s two
+/// chains for one row (this is the dense layers' batch-1 case).
+///
+/// # Safety
+/// As [`micro`] with `M = 1`.
+#[inline(always)]
+unsafe fn gemv<I: Isa>(
+    a: *const f32,
+    b: *const f32,
+    k: usize,
+    c: *mut f32,
+    bias: *const f32,
+    relu: bool,
+) {
+    unsafe {
+        let mut acc = [[I::zero(); 2]; 4];
+        let quads = k / 4;
+        for q in 0..quads {
+            for (u, pair) in acc.iter_mut().enumerate() {
+                let kk = q * 4 + u;
+                let av = I::splat(*a.add(kk));
+                let bp = b.add(kk * I::NR);
+                pair[0] = I::mul_add(av, I::load(bp), pair[0]);
+                pair[1] = I::mul_add(av, I::load(bp.add(I::LANES)), pair[1]);
+            }
+        }
+        for kk in quads * 4..k {
+            let av = I::splat(*a.add(kk));
+            let bp = b.add(kk * I::NR);
+            acc[0][0] = I::mul_add(av, I::load(bp), acc[0][0]);
+            acc[0][1] = I::mul_add(av, I::load(bp.add(I::LANES)), acc[0][1]);
+        }
+        let mut row = [I::zero(); 2];
+        for (h, v) in row.iter_mut().enumerate() {
+            *v = I::add(I::add(acc[0][h], acc[1][h]), I::add(acc[2][h], acc[3][h]));
+        }
+        epilogue::<I>(row, c, bias, relu);
+    }
+}
+
+/// Adds the bias (when not null), applies ReLU (when asked) and stores one row of `NR`.
+///
+/// # Safety
+/// `c` valid for `NR` floats, `bias` null or valid for `NR`.
+#[inline(always)]
+pub(crate) unsafe fn epilogue<I: Isa>(row: [I::V; 2], c: *mut f32, bias: *const f32, relu: bool) {
+    unsafe {
+        let (mut v0, mut v1) = (row[0], row[1]);
+        if !bias.is_null() {
+            v0 = I::add(v0, I::load(bias));
+            v1 = I::add(v1, I::load(bias.add(I::LANES)));
+        }
+        if relu {
+            v0 = I::max(v0, I::zero());
+            v1 = I::max(v1, I::zero());
+        }
+        I::store(c, v0);
+        I::store(c.add(I::LANES), v1);
+    }
+}
+
+/// [`micro`] over `m` rows, `I::MR` at a time ([`gemv`] for a single row).
 ///
 /// # Safety
 /// As [`micro`], for `m` rows.
@@ -109,6 +161,10 @@ unsafe fn gemm_panel<I: Isa>(
     bias: *const f32,
     relu: bool,
 ) {
+    if m == 1 {
+        unsafe { gemv::<I>(a, b, k, c, bias, relu) };
+        return;
+    }
     let mut i = 0;
     while i < m {
         let rows = I::MR.min(m - i);
@@ -223,11 +279,21 @@ pub(crate) unsafe fn winograd_rows<I: Isa>(
                         }
                     }
                     // Columns, then rows.
-                    let cols: [[I::V; ALPHA]; ALPHA] = std::array::from_fn(|s| {
-                        input_1d::<I>(std::array::from_fn(|r| d[r][s]), four, five, two)
-                    });
-                    let t: [[I::V; ALPHA]; ALPHA] =
-                        std::array::from_fn(|r| std::array::from_fn(|s| cols[s][r]));
+                    // No closures here (`array::from_fn` and the like): they compile
+                    // without this entry point's target features and stop the intrinsics
+                    // from inlining.
+                    let mut t = [[I::zero(); ALPHA]; ALPHA];
+                    #[allow(clippy::needless_range_loop)]
+                    for s in 0..ALPHA {
+                        let mut col = [I::zero(); ALPHA];
+                        for r in 0..ALPHA {
+                            col[r] = d[r][s];
+                        }
+                        let col = input_1d::<I>(col, four, five, two);
+                        for r in 0..ALPHA {
+                            t[r][s] = col[r];
+                        }
+                    }
                     for (r, tr) in t.iter().enumerate() {
                         let row = input_1d::<I>(*tr, four, five, two);
                         for (s, val) in row.into_iter().enumerate() {
@@ -261,15 +327,19 @@ pub(crate) unsafe fn winograd_rows<I: Isa>(
                     let off = half * lanes;
                     let ch = p * nr + off;
                     unsafe {
-                        let at = |r: usize, s: usize| {
-                            I::load(mp.add(((r * ALPHA + s) * tb + ti) * nr + off))
-                        };
                         // Y = Aᵀ M A: columns (6 → 4 rows), then rows (6 → 4 columns).
-                        let cols: [[I::V; TILE]; ALPHA] = std::array::from_fn(|s| {
-                            output_1d::<I>(std::array::from_fn(|r| at(r, s)), two, four, eight)
-                        });
-                        let q: [[I::V; ALPHA]; TILE] =
-                            std::array::from_fn(|i| std::array::from_fn(|s| cols[s][i]));
+                        let mut q = [[I::zero(); ALPHA]; TILE];
+                        #[allow(clippy::needless_range_loop)]
+                        for s in 0..ALPHA {
+                            let mut col = [I::zero(); ALPHA];
+                            for r in 0..ALPHA {
+                                col[r] = I::load(mp.add(((r * ALPHA + s) * tb + ti) * nr + off));
+                            }
+                            let col = output_1d::<I>(col, two, four, eight);
+                            for i in 0..TILE {
+                                q[i][s] = col[i];
+                            }
+                        }
                         let bias = I::load(layer.bias.as_ptr().add(ch));
                         let zero = I::zero();
                         let mut y = [[zero; TILE]; TILE];

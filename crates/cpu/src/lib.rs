@@ -73,7 +73,7 @@ pub struct Params<'a> {
 /// The instruction set a [`Plan`] runs on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Kernel {
-    /// x86-64 with AVX2 and FMA (8 lanes, fused multiply-add, 6 × 16 microkernel).
+    /// x86-64 with AVX2, FMA and F16C (8 lanes, fused multiply-add, 6 × 16 microkernel).
     Avx2,
     /// wasm32 with simd128 (4 lanes, 4 × 8 microkernel).
     Wasm,
@@ -85,7 +85,9 @@ impl Kernel {
     /// The best kernel this CPU runs.
     pub fn detect() -> Self {
         #[cfg(target_arch = "x86_64")]
-        if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma")
+        if std::arch::is_x86_feature_detected!("avx2")
+            && std::arch::is_x86_feature_detected!("fma")
+            && std::arch::is_x86_feature_detected!("f16c")
         {
             return Kernel::Avx2;
         }
@@ -176,7 +178,9 @@ mod avx2 {
         unsafe { kernels::conv_direct_rows::<Avx2>(layer, input, c, h, w, y0, y1, out) }
     }
 
-    #[target_feature(enable = "avx2,fma")]
+    /// A single row over half-precision panels (see [`PackedLayer::panels_f16`]), else the
+    /// generic kernel.
+    #[target_feature(enable = "avx2,fma,f16c")]
     pub(crate) unsafe fn dense_panels(
         layer: &PackedLayer,
         a: &[f32],
@@ -186,7 +190,72 @@ mod avx2 {
         relu: bool,
         out: &mut [f32],
     ) {
-        unsafe { kernels::dense_panels::<Avx2>(layer, a, m, p0, p1, relu, out) }
+        if m != 1 || layer.panels_f16.is_empty() {
+            return unsafe { kernels::dense_panels::<Avx2>(layer, a, m, p0, p1, relu, out) };
+        }
+        let (k, nr) = (layer.k, 16);
+        for p in p0..p1 {
+            unsafe {
+                gemv_f16(
+                    a.as_ptr(),
+                    layer.panels_f16.as_ptr().add(p * k * nr),
+                    k,
+                    out.as_mut_ptr().add((p - p0) * nr),
+                    layer.bias.as_ptr().add(p * nr),
+                    relu,
+                )
+            }
+        }
+    }
+
+    /// `c[16] = a[k] · B` with `B` a panel of halves `[k][16]`, converted by F16C.
+    #[inline(always)]
+    unsafe fn gemv_f16(
+        a: *const f32,
+        b: *const u16,
+        k: usize,
+        c: *mut f32,
+        bias: *const f32,
+        relu: bool,
+    ) {
+        use std::arch::x86_64::*;
+        unsafe {
+            let mut acc = [[_mm256_setzero_ps(); 2]; 4];
+            let quads = k / 4;
+            for q in 0..quads {
+                for (u, pair) in acc.iter_mut().enumerate() {
+                    let kk = q * 4 + u;
+                    let av = _mm256_set1_ps(*a.add(kk));
+                    let bp = b.add(kk * 16);
+                    pair[0] =
+                        _mm256_fmadd_ps(av, _mm256_cvtph_ps(_mm_loadu_si128(bp.cast())), pair[0]);
+                    pair[1] = _mm256_fmadd_ps(
+                        av,
+                        _mm256_cvtph_ps(_mm_loadu_si128(bp.add(8).cast())),
+                        pair[1],
+                    );
+                }
+            }
+            for kk in quads * 4..k {
+                let av = _mm256_set1_ps(*a.add(kk));
+                let bp = b.add(kk * 16);
+                acc[0][0] =
+                    _mm256_fmadd_ps(av, _mm256_cvtph_ps(_mm_loadu_si128(bp.cast())), acc[0][0]);
+                acc[0][1] = _mm256_fmadd_ps(
+                    av,
+                    _mm256_cvtph_ps(_mm_loadu_si128(bp.add(8).cast())),
+                    acc[0][1],
+                );
+            }
+            let mut row = [_mm256_setzero_ps(); 2];
+            for (h, v) in row.iter_mut().enumerate() {
+                *v = _mm256_add_ps(
+                    _mm256_add_ps(acc[0][h], acc[1][h]),
+                    _mm256_add_ps(acc[2][h], acc[3][h]),
+                );
+            }
+            kernels::epilogue::<Avx2>(row, c, bias, relu);
+        }
     }
 }
 
@@ -263,10 +332,19 @@ impl Plan {
         });
         // fc1 reads NHWC features (s·C + c) where burn flattened NCHW (c·S + s).
         let c = c4.out_channels;
-        let fc1p = pack_dense(fc1.inputs, fc1.outputs, nr, fc1.bias, |k, o| {
+        let mut fc1p = pack_dense(fc1.inputs, fc1.outputs, nr, fc1.bias, |k, o| {
             let (s, ch) = (k / c, k % c);
             fc1.weight[(ch * spatial + s) * fc1.outputs + o]
         });
+        if kernel == Kernel::Avx2 {
+            // Only where lossless: every weight is exactly a half.
+            fc1p.panels_f16 = fc1p
+                .panels
+                .iter()
+                .map(|&v| half_bits(v))
+                .collect::<Option<Vec<u16>>>()
+                .unwrap_or_default();
+        }
         let fc2p = pack_dense(fc2.inputs, fc2.outputs, nr, fc2.bias, |k, o| {
             fc2.weight[k * fc2.outputs + o]
         });
@@ -283,6 +361,13 @@ impl Plan {
 
     pub fn kernel(&self) -> Kernel {
         self.kernel
+    }
+
+    /// Whether single images read fc1's weights as halves (every weight exactly a half, on
+    /// AVX2 + F16C): lossless, half the bytes of the layer that dominates batch-1 memory
+    /// traffic.
+    pub fn fc1_reads_halves(&self) -> bool {
+        !self.fc1.panels_f16.is_empty()
     }
 
     /// Logits, [`NUM_CLASSES`] per image, for normalised NCHW images (`[n][3][32][32]`).
@@ -411,6 +496,70 @@ fn pack_dense(
         n_padded,
         panels,
         bias: b,
+        panels_f16: Vec::new(),
+    }
+}
+
+/// The IEEE half-precision bits of `x` when `x` is exactly a half (zero, normal or
+/// subnormal), else `None`.
+fn half_bits(x: f32) -> Option<u16> {
+    let bits = x.to_bits();
+    let sign = ((bits >> 16) & 0x8000) as u16;
+    let exp = ((bits >> 23) & 0xff) as i32;
+    let man = bits & 0x7f_ffff;
+    if exp == 0 && man == 0 {
+        return Some(sign);
+    }
+    if exp == 0 || exp == 0xff {
+        return None; // f32 subnormals (far below any half) and non-finite values
+    }
+    let e = exp - 127;
+    if (-14..=15).contains(&e) {
+        // Normal half: 10 mantissa bits.
+        return (man & 0x1fff == 0).then(|| sign | (((e + 15) as u16) << 10) | (man >> 13) as u16);
+    }
+    if (-24..-14).contains(&e) {
+        // Subnormal half: x = m · 2⁻²⁴ with m < 1024.
+        let shift = (-(e + 1)) as u32;
+        let full = man | 0x80_0000;
+        return (full & ((1 << shift) - 1) == 0).then(|| sign | (full >> shift) as u16);
+    }
+    None
+}
+
+/// The value of half-precision bits (for tests).
+#[cfg(test)]
+fn half_value(h: u16) -> f32 {
+    let sign = if h & 0x8000 != 0 { -1.0f32 } else { 1.0 };
+    let exp = i32::from((h >> 10) & 0x1f);
+    let man = f32::from(h & 0x3ff);
+    match exp {
+        0 => sign * man * 2f32.powi(-24),
+        e => sign * (1.0 + man / 1024.0) * 2f32.powi(e - 15),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_finite_half_round_trips_and_nothing_else_is_taken() {
+        for h in 0..=u16::MAX {
+            if (h >> 10) & 0x1f == 0x1f {
+                continue; // infinities and NaNs
+            }
+            let v = half_value(h);
+            // −0 and +0 both map to their own bits.
+            assert_eq!(half_bits(v), Some(h), "{h:#06x} = {v:e}");
+            // The next f32 above a half is not a half (mantissa bits below the half's).
+            if v != 0.0 {
+                assert_eq!(half_bits(f32::from_bits(v.to_bits() + 1)), None, "{v:e}");
+            }
+        }
+        for v in [1e-9f32, 65520.0, 1.0 / 3.0, f32::INFINITY, f32::NAN] {
+            assert_eq!(half_bits(v), None, "{v:e}");
+        }
     }
 }
 

@@ -27,6 +27,25 @@ fn portable_kernel_matches_the_reference() {
 }
 
 #[test]
+fn half_precision_fc1_matches_the_reference() {
+    let net = oracle::Net::random_halves(11);
+    let plan = Plan::new(&net.params()).expect("plan");
+    assert_eq!(plan.fc1_reads_halves(), plan.kernel() == Kernel::Avx2);
+    assert!(
+        !Plan::new(&oracle::Net::random(11).params())
+            .expect("plan")
+            .fc1_reads_halves()
+    );
+    for batch in [1, 2] {
+        let worst = oracle::worst_error_of(&net, Kernel::detect(), batch);
+        assert!(
+            worst < 1e-4,
+            "batch {batch}: worst relative logit error {worst:e}"
+        );
+    }
+}
+
+#[test]
 fn batch_answers_equal_single_answers() {
     let net = oracle::Net::random(3);
     let plan = Plan::new(&net.params()).expect("plan");

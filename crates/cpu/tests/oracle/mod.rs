@@ -55,6 +55,20 @@ impl Net {
         }
     }
 
+    /// [`Net::random`] with fc1's weights made exact halves, as the shipped f16 weights are:
+    /// 10 mantissa bits, and multiples of 2⁻²⁴ below the smallest normal half.
+    pub fn random_halves(seed: u64) -> Self {
+        let mut net = Self::random(seed);
+        for w in &mut net.fc1.0 {
+            *w = if w.abs() < 2f32.powi(-14) {
+                (*w * 2f32.powi(24)).round() / 2f32.powi(24)
+            } else {
+                f32::from_bits(w.to_bits() & !0x1fff)
+            };
+        }
+        net
+    }
+
     pub fn params(&self) -> Params<'_> {
         let c = |i: usize| {
             let (w, b, ci, co) = &self.conv[i];
@@ -153,7 +167,11 @@ pub fn images(n: usize, seed: u64) -> Vec<f32> {
 /// The worst logit error of `kernel` at `batch` images against the oracle, relative to each
 /// image's largest logit.
 pub fn worst_error(kernel: Kernel, batch: usize) -> f64 {
-    let net = Net::random(7);
+    worst_error_of(&Net::random(7), kernel, batch)
+}
+
+/// [`worst_error`] for a given network.
+pub fn worst_error_of(net: &Net, kernel: Kernel, batch: usize) -> f64 {
     let plan = Plan::with_kernel(&net.params(), kernel).expect("plan");
     let inputs = images(batch, 99);
     let got = plan.logits(&inputs).expect("logits");
