@@ -527,42 +527,6 @@ fn half_bits(x: f32) -> Option<u16> {
     None
 }
 
-/// The value of half-precision bits (for tests).
-#[cfg(test)]
-fn half_value(h: u16) -> f32 {
-    let sign = if h & 0x8000 != 0 { -1.0f32 } else { 1.0 };
-    let exp = i32::from((h >> 10) & 0x1f);
-    let man = f32::from(h & 0x3ff);
-    match exp {
-        0 => sign * man * 2f32.powi(-24),
-        e => sign * (1.0 + man / 1024.0) * 2f32.powi(e - 15),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn every_finite_half_round_trips_and_nothing_else_is_taken() {
-        for h in 0..=u16::MAX {
-            if (h >> 10) & 0x1f == 0x1f {
-                continue; // infinities and NaNs
-            }
-            let v = half_value(h);
-            // −0 and +0 both map to their own bits.
-            assert_eq!(half_bits(v), Some(h), "{h:#06x} = {v:e}");
-            // The next f32 above a half is not a half (mantissa bits below the half's).
-            if v != 0.0 {
-                assert_eq!(half_bits(f32::from_bits(v.to_bits() + 1)), None, "{v:e}");
-            }
-        }
-        for v in [1e-9f32, 65520.0, 1.0 / 3.0, f32::INFINITY, f32::NAN] {
-            assert_eq!(half_bits(v), None, "{v:e}");
-        }
-    }
-}
-
 /// A 3×3 convolution's Winograd weights `U = G g Gᵀ` (computed in f64), packed
 /// `[co / nr][36][ci][nr]`.
 fn pack_winograd(c: &ConvParams<'_>, nr: usize) -> WinogradLayer {
@@ -650,4 +614,40 @@ fn threads() -> usize {
     return rayon::current_num_threads();
     #[cfg(target_arch = "wasm32")]
     1
+}
+
+/// The value of half-precision bits (for tests).
+#[cfg(test)]
+fn half_value(h: u16) -> f32 {
+    let sign = if h & 0x8000 != 0 { -1.0f32 } else { 1.0 };
+    let exp = i32::from((h >> 10) & 0x1f);
+    let man = f32::from(h & 0x3ff);
+    match exp {
+        0 => sign * man * 2f32.powi(-24),
+        e => sign * (1.0 + man / 1024.0) * 2f32.powi(e - 15),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_finite_half_round_trips_and_nothing_else_is_taken() {
+        for h in 0..=u16::MAX {
+            if (h >> 10) & 0x1f == 0x1f {
+                continue; // infinities and NaNs
+            }
+            let v = half_value(h);
+            // −0 and +0 both map to their own bits.
+            assert_eq!(half_bits(v), Some(h), "{h:#06x} = {v:e}");
+            // The next f32 above a half is not a half (mantissa bits below the half's).
+            if v != 0.0 {
+                assert_eq!(half_bits(f32::from_bits(v.to_bits() + 1)), None, "{v:e}");
+            }
+        }
+        for v in [1e-9f32, 65520.0, 1.0 / 3.0, f32::INFINITY, f32::NAN] {
+            assert_eq!(half_bits(v), None, "{v:e}");
+        }
+    }
 }
