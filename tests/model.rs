@@ -81,6 +81,65 @@ fn samples_are_mostly_recognised() {
     );
 }
 
+/// The CPU backend (lookout-cpu's Winograd kernels) against burn's flex backend running the
+/// burn model itself, on the same weights: the 500 real test images in batches of 100 and
+/// the shipped samples one at a time, for the f16 and the compact weights. Every probability
+/// within 1e-4 and the same label everywhere.
+#[test]
+fn cpu_kernels_agree_with_burn_flex() {
+    let set = CifarSet::load_files(&[test_slice()]).expect("shipped slice");
+    let mut inputs = Vec::with_capacity(set.len() * INPUT_LEN);
+    for i in 0..set.len() {
+        inputs.extend(normalize_planar(set.image(i)));
+    }
+    let compact = lookout_model::weights::EMBEDDED_COMPACT;
+    for (name, fast, flex) in [
+        (
+            "f16",
+            Classifier::embedded(Backend::Cpu),
+            Classifier::embedded(Backend::Flex),
+        ),
+        (
+            "compact",
+            Classifier::from_lkq(compact, Backend::Cpu),
+            Classifier::from_lkq(compact, Backend::Flex),
+        ),
+    ] {
+        let (fast, flex) = (fast.expect("cpu"), flex.expect("flex"));
+        assert!(fast.cpu_kernel().is_some() && flex.cpu_kernel().is_none());
+        let mut worst = 0.0f32;
+        let mut compare = |a: &[lookout_model::Prediction], b: &[lookout_model::Prediction]| {
+            for (pa, pb) in a.iter().zip(b) {
+                assert_eq!(pa.label, pb.label, "{name}");
+                for (x, y) in pa.probabilities.iter().zip(&pb.probabilities) {
+                    worst = worst.max((x - y).abs());
+                }
+            }
+        };
+        for chunk in inputs.chunks(100 * INPUT_LEN) {
+            compare(
+                &fast.predict_inputs(chunk).expect("cpu"),
+                &flex.predict_inputs(chunk).expect("flex"),
+            );
+        }
+        for f in samples() {
+            let bytes = std::fs::read(&f).expect("sample");
+            compare(
+                &[fast.predict_bytes(&bytes, None).expect("cpu")],
+                &[flex.predict_bytes(&bytes, None).expect("flex")],
+            );
+        }
+        println!(
+            "{name} weights ({}): max |p_cpu - p_flex| = {worst:e}",
+            fast.cpu_kernel().unwrap_or("?")
+        );
+        assert!(
+            worst <= 1e-4,
+            "{name}: CPU kernels and burn flex differ by {worst}"
+        );
+    }
+}
+
 /// wgpu (here: Mesa's lavapipe software Vulkan device) and the CPU backend agree within 1e-3
 /// on every probability of 16 real test images.
 #[test]

@@ -14,7 +14,7 @@ pub const MFLOP_PER_IMAGE: f64 = 81.5;
 #[derive(clap::Args)]
 pub struct BenchArgs {
     /// Backends to measure; a wgpu backend without an adapter is reported, not fatal.
-    #[arg(long, value_delimiter = ',', default_value = "cpu,wgpu")]
+    #[arg(long, value_delimiter = ',', default_value = "cpu,flex,wgpu")]
     backends: Vec<String>,
     /// Timed batch-1 runs.
     #[arg(long, default_value_t = 200)]
@@ -60,6 +60,9 @@ fn record_cost() -> f64 {
 #[derive(Serialize)]
 struct BenchResult {
     backend: &'static str,
+    /// The CPU backend's instruction set.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    kernel: Option<&'static str>,
     batch1_ms_p50: f64,
     batch1_ms_mean: f64,
     batch1_ms_p99: f64,
@@ -100,6 +103,7 @@ fn measure(clf: &Classifier, args: &BenchArgs) -> Result<BenchResult> {
     let ips = args.batch_size as f64 / per_batch;
     Ok(BenchResult {
         backend: clf.backend().name(),
+        kernel: clf.cpu_kernel(),
         batch1_ms_p50: pick(0.5),
         batch1_ms_mean: lat.iter().sum::<f64>() / lat.len() as f64,
         batch1_ms_p99: pick(0.99),
@@ -115,8 +119,9 @@ pub fn run(args: BenchArgs) -> Result<()> {
     for name in &args.backends {
         let backend = match name.as_str() {
             "cpu" => Backend::Cpu,
+            "flex" => Backend::Flex,
             "wgpu" => Backend::Wgpu,
-            other => anyhow::bail!("unknown backend {other:?} (cpu, wgpu)"),
+            other => anyhow::bail!("unknown backend {other:?} (cpu, flex, wgpu)"),
         };
         eprintln!("bench: {name}: warming up and measuring…");
         let clf = match crate::classifier(backend, args.weights.as_ref()) {
@@ -141,8 +146,9 @@ pub fn run(args: BenchArgs) -> Result<()> {
             println!("{}", serde_json::to_string(&r)?);
         } else {
             println!(
-                "{:>5}: batch 1 p50 {:.3} ms (mean {:.3}, p99 {:.3}); batch {} {:.1} ms = {:.0} img/s, {:.1} GFLOP/s",
+                "{:>5}{}: batch 1 p50 {:.3} ms (mean {:.3}, p99 {:.3}); batch {} {:.1} ms = {:.0} img/s, {:.1} GFLOP/s",
                 r.backend,
+                r.kernel.map(|k| format!(" ({k})")).unwrap_or_default(),
                 r.batch1_ms_p50,
                 r.batch1_ms_mean,
                 r.batch1_ms_p99,

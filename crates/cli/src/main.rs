@@ -26,7 +26,10 @@ struct Cli {
 
 #[derive(Clone, Copy, ValueEnum)]
 enum BackendArg {
+    /// The CPU kernels (Winograd convolutions, SIMD microkernels).
     Cpu,
+    /// burn's flex CPU backend (the reference the CPU kernels are tested against).
+    Flex,
     Wgpu,
 }
 
@@ -34,6 +37,7 @@ impl From<BackendArg> for Backend {
     fn from(b: BackendArg) -> Self {
         match b {
             BackendArg::Cpu => Backend::Cpu,
+            BackendArg::Flex => Backend::Flex,
             BackendArg::Wgpu => Backend::Wgpu,
         }
     }

@@ -14,8 +14,12 @@ use crate::weights::{self, WeightsError};
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Backend {
-    /// burn's `flex` CPU backend.
+    /// The CPU: the burn model's parameters repacked into a `lookout-cpu` plan (Winograd
+    /// convolutions, SIMD microkernels; see [`lookout_cpu`]).
     Cpu,
+    /// burn's `flex` CPU backend running the burn model itself: the reference the CPU
+    /// plan is tested against.
+    Flex,
     /// burn's wgpu backend (Vulkan/Metal/DX12 natively, WebGPU in a browser).
     Wgpu,
 }
@@ -24,6 +28,7 @@ impl Backend {
     pub fn name(self) -> &'static str {
         match self {
             Backend::Cpu => "cpu",
+            Backend::Flex => "flex",
             Backend::Wgpu => "wgpu",
         }
     }
@@ -41,6 +46,15 @@ pub enum ClassifierError {
     Inference(String),
     #[error("batch input has {0} floats, not a multiple of {INPUT_LEN}")]
     BatchShape(usize),
+}
+
+impl From<lookout_cpu::CpuError> for ClassifierError {
+    fn from(e: lookout_cpu::CpuError) -> Self {
+        match e {
+            lookout_cpu::CpuError::Input(n) => ClassifierError::BatchShape(n),
+            other => ClassifierError::Weights(WeightsError::Mismatch(other.to_string())),
+        }
+    }
 }
 
 /// One image's result.
@@ -116,6 +130,8 @@ pub struct Classifier {
     model: Cnn,
     device: Device,
     backend: Backend,
+    /// [`Backend::Cpu`]: the model's parameters, repacked for this CPU.
+    plan: Option<lookout_cpu::Plan>,
     limits: DecodeLimits,
 }
 
@@ -165,7 +181,10 @@ impl Classifier {
         device: Device,
         backend: Backend,
     ) -> Result<Self, ClassifierError> {
-        let classifier = Self::assemble(model, device, backend);
+        let mut classifier = Self::assemble(model, device, backend);
+        if backend == Backend::Cpu {
+            classifier.plan = Some(crate::cpu::plan(&classifier.model)?);
+        }
         classifier.logits(&vec![0.0; INPUT_LEN])?;
         Ok(classifier)
     }
@@ -176,6 +195,7 @@ impl Classifier {
             model: burn::module::Module::valid(&model),
             device,
             backend,
+            plan: None,
             limits: DecodeLimits::default(),
         }
     }
@@ -196,6 +216,12 @@ impl Classifier {
 
     pub fn device(&self) -> &Device {
         &self.device
+    }
+
+    /// The instruction set the CPU backend's kernels run on (`avx2+fma`, `wasm-simd128`,
+    /// `portable`); `None` on the burn backends.
+    pub fn cpu_kernel(&self) -> Option<&'static str> {
+        self.plan.as_ref().map(|p| p.kernel().name())
     }
 
     /// Encoded image → prediction.
@@ -224,8 +250,11 @@ impl Classifier {
             let out = self.model.forward(self.input_tensor(inputs)?);
             logits_vec(out.try_into_data())
         };
+        if let Some(plan) = &self.plan {
+            return Ok(plan.logits(inputs)?);
+        }
         match self.backend {
-            Backend::Cpu => run(),
+            Backend::Cpu | Backend::Flex => run(),
             // A GPU runtime that fails deep inside (lost device, no adapter) panics in
             // cubecl; keep that from reaching the caller.
             Backend::Wgpu => std::panic::catch_unwind(std::panic::AssertUnwindSafe(run))
@@ -236,6 +265,9 @@ impl Classifier {
     /// Raw logits with an asynchronous readback: what a browser's WebGPU requires (its sync
     /// readback panics); works on every backend.
     pub async fn logits_async(&self, inputs: &[f32]) -> Result<Vec<f32>, ClassifierError> {
+        if let Some(plan) = &self.plan {
+            return Ok(plan.logits(inputs)?);
+        }
         let out = self.model.forward(self.input_tensor(inputs)?);
         logits_vec(out.into_data_async().await)
     }
@@ -309,7 +341,7 @@ fn panic_text(p: &Box<dyn std::any::Any + Send>) -> String {
 /// The device for a backend; wgpu only where this build has it.
 pub fn device_for(backend: Backend) -> Result<Device, ClassifierError> {
     match backend {
-        Backend::Cpu => Ok(Device::flex()),
+        Backend::Cpu | Backend::Flex => Ok(Device::flex()),
         #[cfg(feature = "wgpu")]
         Backend::Wgpu => Ok(Device::wgpu(burn::tensor::DeviceKind::DefaultDevice)),
         #[cfg(not(feature = "wgpu"))]

@@ -5,6 +5,7 @@
 mod arch;
 pub mod cifar;
 mod classifier;
+mod cpu;
 pub mod eval;
 pub mod fixtures;
 mod labels;

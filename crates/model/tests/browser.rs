@@ -1,6 +1,8 @@
 //! The pipeline in a real browser (headless Chromium, wasm32, SIMD): preprocessing and the
 //! compact model's probabilities on the shipped samples equal the native pipeline's
-//! (`tests/fixtures/native-compact.json`, kept current by `tests/fixture.rs`) within 1e-4.
+//! (`tests/fixtures/native-compact.json`, kept current by `tests/fixture.rs`) within 1e-4,
+//! and the CPU backend's wasm-simd128 kernels equal burn's own flex forward pass in the same
+//! browser.
 //! Run: `wasm-pack test --headless --chrome --mode no-install -- --profile wasm --test browser`.
 #![cfg(target_arch = "wasm32")]
 
@@ -38,5 +40,34 @@ fn browser_pipeline_equals_native() {
         }
         let p = clf.predict_inputs(&input).expect("predict").remove(0);
         compare_with_native(item, &p, 1e-4).unwrap_or_else(|e| panic!("{name}: {e}"));
+    }
+}
+
+/// The page's CPU path (lookout-cpu's wasm-simd128 kernels) against burn's flex backend on
+/// the same weights in the same browser: every probability within 1e-4 on every sample, one
+/// at a time and as a batch.
+#[wasm_bindgen_test]
+fn browser_cpu_kernels_equal_burn_flex() {
+    let fast = Classifier::embedded(Backend::Cpu).expect("cpu");
+    let flex = Classifier::embedded(Backend::Flex).expect("flex");
+    assert_eq!(fast.cpu_kernel(), Some("wasm-simd128"));
+    let mut batch = Vec::new();
+    let mut one_by_one = Vec::new();
+    for (name, bytes) in SAMPLES {
+        let input = preprocess(bytes, None, &DecodeLimits::default()).expect("preprocess");
+        let a = fast.predict_inputs(&input).expect("cpu").remove(0);
+        let b = flex.predict_inputs(&input).expect("flex").remove(0);
+        assert_eq!(a.label, b.label, "{name}");
+        for (x, y) in a.probabilities.iter().zip(&b.probabilities) {
+            assert!((x - y).abs() <= 1e-4, "{name}: {x} vs {y}");
+        }
+        one_by_one.push(a);
+        batch.extend(input);
+    }
+    let all = fast.predict_inputs(&batch).expect("batch");
+    for (a, b) in all.iter().zip(&one_by_one) {
+        for (x, y) in a.probabilities.iter().zip(&b.probabilities) {
+            assert!((x - y).abs() <= 1e-5, "batch vs single: {x} vs {y}");
+        }
     }
 }

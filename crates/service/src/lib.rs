@@ -105,7 +105,7 @@ impl From<ClassifierError> for ServiceError {
 /// The runtime label for a native backend.
 pub fn native_runtime(backend: Backend) -> Runtime {
     match backend {
-        Backend::Cpu => Runtime::NativeCpu,
+        Backend::Cpu | Backend::Flex => Runtime::NativeCpu,
         Backend::Wgpu => Runtime::NativeGpu,
     }
 }
