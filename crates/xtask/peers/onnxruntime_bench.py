@@ -74,6 +74,22 @@ def build_onnx(w):
     return model
 
 
+def save_tfjs(w, prefix):
+    """The weights in TF.js layout, in `tf.sequential` order: conv kernels [kh, kw, ci, co]
+    (burn: [co, ci, kh, kw]); fc1's rows in NHWC flatten order (burn flattens NCHW)."""
+    out, manifest = [], []
+    for i in range(1, 5):
+        out += [w[f"conv{i}.weight"].transpose(2, 3, 1, 0), w[f"conv{i}.bias"]]
+    fc1 = w["fc1.weight"].reshape(64, 8, 8, -1).transpose(1, 2, 0, 3).reshape(4096, -1)
+    out += [fc1, w["fc1.bias"], w["fc2.weight"], w["fc2.bias"]]
+    with open(prefix + ".bin", "wb") as f:
+        for a in out:
+            f.write(np.ascontiguousarray(a, dtype="<f4").tobytes())
+            manifest.append({"shape": list(a.shape)})
+    with open(prefix + ".json", "w") as f:
+        json.dump(manifest, f)
+
+
 def load_slice(path):
     raw = np.fromfile(path, dtype=np.uint8).reshape(-1, 3073)
     labels = raw[:, 0].astype(np.int64)
@@ -114,6 +130,7 @@ def main():
     ap.add_argument("--batches", type=int, default=30)
     ap.add_argument("--threads", type=int, default=os.cpu_count())
     ap.add_argument("--save-onnx", help="also write the ONNX model here")
+    ap.add_argument("--save-tfjs", help="also write the weights for TF.js as PREFIX.bin + PREFIX.json")
     ap.add_argument("--weights", help="weights file for export-raw (default: the embedded f16)")
     ap.add_argument("--export-only", action="store_true", help="write --save-onnx and stop")
     args = ap.parse_args()
@@ -124,7 +141,10 @@ def main():
         if args.weights:
             cmd += ["--weights", args.weights]
         subprocess.run(cmd, check=True)
-        model = build_onnx(read_raw(raw))
+        weights = read_raw(raw)
+        model = build_onnx(weights)
+    if args.save_tfjs:
+        save_tfjs(weights, args.save_tfjs)
     if args.save_onnx:
         onnx.save(model, args.save_onnx)
     if args.export_only:
@@ -156,24 +176,28 @@ def main():
     results = {}
     for rnd in range(2):
         out = subprocess.run(
-            [args.lookout, "bench", "--json", "--backends", "cpu", "--iters", str(args.iters), "--batches", str(args.batches)],
+            [args.lookout, "bench", "--json", "--backends", "cpu,flex", "--iters", str(args.iters), "--batches", str(args.batches)],
             check=True, capture_output=True, text=True,
         )
-        lk = next(json.loads(l) for l in out.stdout.strip().splitlines() if '"backend"' in l)
+        rows = [json.loads(l) for l in out.stdout.strip().splitlines() if '"backend"' in l]
+        lk = next(r for r in rows if r["backend"] == "cpu")
+        fx = next(r for r in rows if r["backend"] == "flex")
         o = time_ort(sess, args.threads, args.iters, args.batches, 64)
-        for key, r in (("lookout", lk), ("ort", o)):
+        for key, r in (("lookout", lk), ("flex", fx), ("ort", o)):
             best = results.get(key)
             if best is None or r["images_per_second"] > best["images_per_second"]:
                 results[key] = r
-    lk, o = results["lookout"], results["ort"]
+    lk, fx, o = results["lookout"], results["flex"], results["ort"]
     print()
-    print("| runtime | batch 1 p50 (ms) | batch 64 (img/s) | GFLOP/s |")
+    print("| runtime | batch 1 p50 (ms) | batch 64 (img/s) | GFLOP/s (81.5 MFLOP/img) |")
     print("|---|---|---|---|")
-    print(f"| Lookout (burn flex, CPU) | {lk['batch1_ms_p50']:.3f} | {lk['images_per_second']:.0f} | {lk['gflops']:.1f} |")
+    print(f"| Lookout CPU ({lk.get('kernel', '?')}: Winograd F(4x4,3x3) + packed GEMM) | {lk['batch1_ms_p50']:.3f} | {lk['images_per_second']:.0f} | {lk['gflops']:.1f} |")
+    print(f"| burn 0.22.1 flex (the same network in burn) | {fx['batch1_ms_p50']:.3f} | {fx['images_per_second']:.0f} | {fx['gflops']:.1f} |")
     print(f"| ONNX Runtime {ort.__version__} CPU | {o['batch1_ms_p50']:.3f} | {o['images_per_second']:.0f} | {o['gflops']:.1f} |")
     print()
     print(f"throughput ratio Lookout / ONNX Runtime (batch 64): {lk['images_per_second'] / o['images_per_second']:.2f}")
     print(f"latency ratio Lookout / ONNX Runtime (batch 1 p50, lower is better): {lk['batch1_ms_p50'] / o['batch1_ms_p50']:.2f}")
+    print(f"throughput ratio Lookout / burn flex (batch 64): {lk['images_per_second'] / fx['images_per_second']:.2f}")
 
 
 if __name__ == "__main__":
