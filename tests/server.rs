@@ -4,7 +4,10 @@
 
 use std::process::{Command, Stdio};
 
-use lookout_tests::{bad_input_cases, parse_exposition, post, sample_b64, start_server};
+use lookout_tests::{
+    Daemon, bad_input_cases, free_port, get, lookout_bin, parse_exposition, post, sample_b64,
+    start_server, wait_for,
+};
 
 #[test]
 fn predicts_and_refuses_bad_input_without_falling_over() {
@@ -142,4 +145,38 @@ fn serves_the_page_files_when_given_a_folder() {
     assert!(lookout_tests::get(&format!("{base}/healthz")).is_some_and(|h| h.contains("\"ok\"")));
     let missing = reqwest::blocking::get(format!("{base}/nope.js")).expect("get");
     assert_eq!(missing.status().as_u16(), 404);
+}
+
+/// A server whose stdout nobody reads any more (a closed pipe: the supervisor that started it
+/// went away, or read only the first line) keeps serving: its start-up lines fail with EPIPE,
+/// which `println!` would turn into a panic.
+#[test]
+fn keeps_serving_when_its_stdout_is_closed() {
+    let (reader, writer) = std::io::pipe().expect("pipe");
+    drop(reader);
+    let port = free_port();
+    let addr = format!("127.0.0.1:{port}");
+    let daemon = Daemon::spawn(
+        "lookout serve",
+        Command::new(lookout_bin())
+            .args(["serve", "--addr", &addr])
+            // A second start-up line, as in the run that found this.
+            .args(["--pushgateway", "http://127.0.0.1:9"])
+            .stdout(writer)
+            .stderr(Stdio::null()),
+    );
+    let health = wait_for("/healthz", std::time::Duration::from_secs(60), || {
+        get(&format!("http://{addr}/healthz"))
+    });
+    assert!(health.contains("\"backend\""), "{health}");
+    let (status, v) = post(
+        &format!("http://{addr}/predict"),
+        format!(
+            r#"{{"image": "{}", "format": "JPEG"}}"#,
+            sample_b64("0001_ship.jpg")
+        )
+        .into_bytes(),
+    );
+    assert_eq!(status, 200, "{v}");
+    daemon.stop();
 }

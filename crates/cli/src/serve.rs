@@ -57,13 +57,19 @@ pub fn run(args: ServeArgs) -> Result<()> {
         config,
         service,
         |addr| {
-            println!(
+            // Not `println!`: a server must not die because whoever started it stopped
+            // reading its stdout (a panic on EPIPE).
+            use std::io::Write;
+            let mut out = std::io::stdout().lock();
+            let _ = writeln!(
+                out,
                 "Lookout listening on http://{addr}/ (instance {instance}, backend {})",
                 backend.name()
             );
             if let Some(pg) = &args.pushgateway {
-                println!("pushing to {pg} every {}s", args.push_interval);
+                let _ = writeln!(out, "pushing to {pg} every {}s", args.push_interval);
             }
+            let _ = out.flush();
         },
         shutdown_signal(),
     ))?;

@@ -569,12 +569,16 @@ impl Server {
             .context("starting lookout serve")?;
         let stdout = child.stdout.take().context("server stdout")?;
         let mut url = None;
-        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+        let mut lines = BufReader::new(stdout).lines();
+        for line in lines.by_ref().map_while(Result::ok) {
             if let Some(rest) = line.strip_prefix("Lookout listening on ") {
                 url = rest.split_whitespace().next().map(str::to_string);
                 break;
             }
         }
+        // Keep reading what the server prints after its URL: a closed pipe would make its
+        // next line fail (EPIPE).
+        std::thread::spawn(move || lines.for_each(drop));
         let mut server = Self {
             child,
             url: String::new(),
