@@ -40,11 +40,16 @@ try {
   out.error_truncated = await errorFor('broken.jpg', 'image/jpeg', jpeg.subarray(0, jpeg.length / 2));
   out.error_bomb = await errorFor('bomb.png', 'image/png', readFileSync(bomb));
 
-  // WebGPU: the page found the adapter and loads the module in the background.
+  // WebGPU: the page found the adapter. A hardware one loads the module in the background;
+  // SwiftShader is a software fallback, so the page stays on CPU until WebGPU is chosen.
+  await page.waitForFunction(() => /ready on|failed|software adapter/.test(document.querySelector('#gpu-status').textContent),
+    null, { timeout: 180000 });
+  out.gpu_found = await page.textContent('#gpu-status');
+  out.backend_while_found = await page.textContent('#backend');
+  await page.click('#use-webgpu');
   await page.waitForFunction(() => /ready on|failed/.test(document.querySelector('#gpu-status').textContent),
     null, { timeout: 180000 });
   out.gpu_status = await page.textContent('#gpu-status');
-  await page.click('#use-webgpu');
   await page.click('button.sample[data-name="0004_frog.jpg"]');
   await page.waitForFunction(() => document.querySelector('.meta')?.textContent.startsWith('0004_frog.jpg'));
   out.gpu_label = await page.textContent('#label');

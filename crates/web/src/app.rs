@@ -278,7 +278,8 @@ fn App() -> impl IntoView {
         live.set(state.with_value(|s| s.live(push)));
     };
     // WebGPU: found without loading anything; the module loads when WebGPU is chosen (by
-    // default as soon as an adapter is found, after the page is up on CPU).
+    // default as soon as a hardware adapter is found, after the page is up on CPU; a
+    // software fallback adapter is slower than the CPU plan, so only on request).
     let gpu_state = RwSignal::new(GpuState::Checking);
     let use_gpu = RwSignal::new(false);
     // The browser's own description of the adapter (vendor, architecture), when it gives one.
@@ -306,9 +307,13 @@ fn App() -> impl IntoView {
     };
     leptos::task::spawn_local(async move {
         match gpu::adapter().await {
+            Some(adapter) if adapter.fallback => {
+                adapter_info.set_value(Some(adapter.name.clone()));
+                gpu_state.set(GpuState::Software(adapter.name));
+            }
             Some(adapter) => {
-                adapter_info.set_value(Some(adapter.clone()));
-                gpu_state.set(GpuState::Available(adapter));
+                adapter_info.set_value(Some(adapter.name.clone()));
+                gpu_state.set(GpuState::Available(adapter.name));
                 use_gpu.set(true);
                 load_gpu();
             }

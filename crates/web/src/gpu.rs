@@ -16,7 +16,9 @@ export async function adapter_info() {
   if (!adapter) return null;
   const i = adapter.info || {};
   const text = [i.vendor, i.architecture, i.description].filter((s) => s).join(' ');
-  return text || 'WebGPU adapter';
+  // A fallback adapter is a software rasteriser (Chromium: SwiftShader), not a GPU.
+  const fallback = Boolean(i.isFallbackAdapter ?? adapter.isFallbackAdapter);
+  return { name: text || 'WebGPU adapter', fallback };
 }
 export function load(path) {
   if (!loading) {
@@ -52,6 +54,9 @@ pub enum GpuState {
     Absent,
     /// An adapter exists; the module is not loaded yet.
     Available(String),
+    /// The only adapter is a software fallback (no GPU): the CPU plan is faster, so the
+    /// page stays there unless WebGPU is chosen.
+    Software(String),
     Loading,
     /// Loaded and warmed up on this adapter.
     Ready(String),
@@ -64,6 +69,9 @@ impl GpuState {
             GpuState::Checking => "checking for a WebGPU adapter…".into(),
             GpuState::Absent => "no WebGPU adapter in this browser: running on wasm CPU".into(),
             GpuState::Available(a) => format!("adapter {a}; module not loaded"),
+            GpuState::Software(a) => format!(
+                "software adapter {a} (no GPU): wasm CPU is faster here; choose WebGPU to use it anyway"
+            ),
             GpuState::Loading => "loading the WebGPU module and compiling shaders…".into(),
             GpuState::Ready(a) => format!("ready on {a}"),
             GpuState::Failed(e) => format!("WebGPU failed, running on wasm CPU: {e}"),
@@ -82,12 +90,25 @@ pub fn error_text(e: &JsValue) -> String {
         .unwrap_or_else(|| format!("{e:?}"))
 }
 
-/// The adapter's description, or `None` when the browser offers none.
-pub async fn adapter() -> Option<String> {
-    match js_adapter_info().await {
-        Ok(v) => v.as_string(),
-        Err(_) => None,
+/// The adapter the browser offers: its description, and whether it is a software fallback.
+pub struct Adapter {
+    pub name: String,
+    pub fallback: bool,
+}
+
+/// The browser's adapter, or `None` when it offers none.
+pub async fn adapter() -> Option<Adapter> {
+    let v = js_adapter_info().await.ok()?;
+    if v.is_null() || v.is_undefined() {
+        return None;
     }
+    let get = |k: &str| js_sys::Reflect::get(&v, &JsValue::from_str(k)).ok();
+    Some(Adapter {
+        name: get("name")
+            .and_then(|n| n.as_string())
+            .unwrap_or_else(|| "WebGPU adapter".into()),
+        fallback: get("fallback").and_then(|f| f.as_bool()).unwrap_or(false),
+    })
 }
 
 /// Loads the module, brings up the device and warms up; the adapter name on success.
