@@ -277,6 +277,9 @@ fn wasm_pack_test(
     cmd.current_dir(root.join(krate))
         .env("CARGO_TARGET_DIR", wasm_target_dir(root))
         .env("CHROMEDRIVER", "/usr/bin/chromedriver")
+        // wasm-bindgen-test gives a test 20 s by default; the WebGPU test (20 samples on
+        // SwiftShader, ~0.45 s each, plus device bring-up) took 19.6 s on a loaded machine.
+        .env("WASM_BINDGEN_TEST_TIMEOUT", "300")
         .args(["test", "--headless", "--chrome", "--mode", "no-install"])
         .args(["--", "--locked"])
         .args(cargo_args);
