@@ -23,7 +23,7 @@ use web_time::Instant;
 use crate::gpu::{self, GpuState};
 
 /// What the page shows about the CPU backend.
-const CPU_BACKEND: &str = "wasm CPU (burn flex, SIMD128)";
+const CPU_BACKEND: &str = "wasm CPU (lookout-cpu, SIMD128)";
 /// Where the page pushes: the native server's same-origin proxy to its Pushgateway.
 const PUSH_BASE: &str = "/pushgateway";
 

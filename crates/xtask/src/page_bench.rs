@@ -1,9 +1,10 @@
-//! `cargo xtask page-bench [RUNS]`: the page against ONNX Runtime Web in one headless
-//! Chromium run (BENCHMARKS.md). Builds the page (Trunk, with the WebGPU module), exports the
-//! page's own 8-bit weights (dequantised) to ONNX, serves both with `lookout serve`, and lets
+//! `cargo xtask page-bench [RUNS]`: the page against ONNX Runtime Web and TensorFlow.js (both
+//! on their wasm backends) in one headless Chromium run (BENCHMARKS.md). Builds the page
+//! (Trunk, with the WebGPU module), exports the page's own compact weights (dequantised) to
+//! ONNX and to TF.js' layout, serves all three with `lookout serve`, and lets
 //! `crates/xtask/peers/web/bench.mjs` (playwright-core, Debian's Chromium) time:
 //! navigation → first prediction (CPU page without WebGPU; WebGPU page), per-image latency
-//! at batch 1 on wasm CPU and WebGPU through the page's own UI, and the peer's `session.run`
+//! at batch 1 on wasm CPU and WebGPU through the page's own UI, and the peers' batch-1 runs
 //! on the same samples (labels checked against the native fixture). Prints sizes and a
 //! Markdown table.
 
@@ -19,6 +20,21 @@ const ORT_FILES: [&str; 3] = [
     "ort.wasm.min.mjs",
     "ort-wasm-simd-threaded.mjs",
     "ort-wasm-simd-threaded.wasm",
+];
+
+/// TensorFlow.js and its wasm backend, as the TF.js peer page loads them (npm package, file).
+const TFJS_FILES: [(&str, &str); 5] = [
+    ("@tensorflow/tfjs", "tf.min.js"),
+    ("@tensorflow/tfjs-backend-wasm", "tf-backend-wasm.min.js"),
+    ("@tensorflow/tfjs-backend-wasm", "tfjs-backend-wasm.wasm"),
+    (
+        "@tensorflow/tfjs-backend-wasm",
+        "tfjs-backend-wasm-simd.wasm",
+    ),
+    (
+        "@tensorflow/tfjs-backend-wasm",
+        "tfjs-backend-wasm-threaded-simd.wasm",
+    ),
 ];
 
 pub fn run(root: &Path, extra: &[String]) -> Result<()> {
@@ -43,10 +59,21 @@ pub fn run(root: &Path, extra: &[String]) -> Result<()> {
             .arg(root.join("crates/model/weights/cifar10-compact.lkq"))
             .arg("--save-onnx")
             .arg(peer.join("model.onnx"))
+            .arg("--save-tfjs")
+            .arg(peer.join("tfjs-weights"))
             .arg("--export-only")
             .current_dir(root),
     )?;
     std::fs::copy(web.join("ort.html"), peer.join("ort.html"))?;
+    std::fs::copy(web.join("tfjs.html"), peer.join("tfjs.html"))?;
+    std::fs::copy(web.join("peer.js"), peer.join("peer.js"))?;
+    for (package, f) in TFJS_FILES {
+        std::fs::copy(
+            web.join("node_modules").join(package).join("dist").join(f),
+            peer.join(f),
+        )
+        .with_context(|| format!("copying {f} from {package}"))?;
+    }
     for f in ORT_FILES {
         std::fs::copy(
             web.join("node_modules/onnxruntime-web/dist").join(f),
@@ -68,7 +95,19 @@ pub fn run(root: &Path, extra: &[String]) -> Result<()> {
         n.ends_with(".wasm") || n.ends_with(".js")
     })?;
     let ort = sizes(&peer, |n| {
-        ORT_FILES.contains(&n) || n == "model.onnx" || n == "ort.html"
+        ORT_FILES.contains(&n) || ["model.onnx", "ort.html", "peer.js"].contains(&n)
+    })?;
+    // What the TF.js page loads on a browser with wasm SIMD (not the other two wasm builds).
+    let tfjs = sizes(&peer, |n| {
+        [
+            "tf.min.js",
+            "tf-backend-wasm.min.js",
+            "tfjs-backend-wasm-simd.wasm",
+        ]
+        .contains(&n)
+            || n.starts_with("tfjs-weights")
+            || n == "tfjs.html"
+            || n == "peer.js"
     })?;
 
     let mut server = Server::start(
@@ -98,35 +137,47 @@ pub fn run(root: &Path, extra: &[String]) -> Result<()> {
     let r: serde_json::Value = serde_json::from_str(&text).context("bench.mjs output")?;
     let f = |k: &str| r[k].as_f64().unwrap_or(f64::NAN);
     let mb = |b: u64| b as f64 / 1e6;
-    println!("| what | Lookout wasm CPU | Lookout WebGPU | ONNX Runtime Web (wasm) |");
-    println!("|---|---|---|---|");
     println!(
-        "| per image, batch 1, median (p90) | {:.2} ms ({:.2}) | {:.2} ms ({:.2}) | {:.2} ms ({:.2}) |",
+        "| what | Lookout wasm CPU | Lookout WebGPU | ONNX Runtime Web (wasm) | TensorFlow.js (wasm) |"
+    );
+    println!("|---|---|---|---|---|");
+    println!(
+        "| per image, batch 1, median (p90) | {:.2} ms ({:.2}) | {:.2} ms ({:.2}) | {:.2} ms ({:.2}) | {:.2} ms ({:.2}) |",
         f("cpu_median_ms"),
         f("cpu_p90_ms"),
         f("webgpu_median_ms"),
         f("webgpu_p90_ms"),
         f("ort_median_ms"),
-        f("ort_p90_ms")
+        f("ort_p90_ms"),
+        f("tfjs_median_ms"),
+        f("tfjs_p90_ms")
     );
     println!(
-        "| navigation → first prediction | {:.0} ms | {:.0} ms | {:.0} ms (session ready) |",
+        "| navigation → first prediction | {:.0} ms | {:.0} ms | {:.0} ms (session ready) | {:.0} ms (model ready) |",
         f("cpu_first_prediction_ms"),
         f("webgpu_first_prediction_ms"),
-        f("ort_ready_ms")
+        f("ort_ready_ms"),
+        f("tfjs_ready_ms")
     );
     println!(
-        "| bytes before the first prediction, gzipped | {:.2} MB | +{:.2} MB (module) | {:.2} MB |",
+        "| bytes before the first prediction, gzipped | {:.2} MB | +{:.2} MB (module) | {:.2} MB | {:.2} MB |",
         mb(page),
         mb(gpu),
-        mb(ort)
+        mb(ort),
+        mb(tfjs)
     );
     println!(
-        "\nLookout wasm CPU / ONNX Runtime Web latency: {:.2} (< 1 = Lookout faster); ORT labels vs native: {}, max |Δp| {:.4}",
+        "\nLookout wasm CPU latency / ONNX Runtime Web: {:.2}, / TensorFlow.js: {:.2} (< 1 = Lookout faster)",
         f("cpu_vs_ort"),
-        r["ort_label_agreement"].as_str().unwrap_or("?"),
-        f("ort_max_probability_diff")
+        f("cpu_vs_tfjs")
     );
+    for peer in ["ort", "tfjs"] {
+        println!(
+            "{peer} labels vs native: {}, max |Δp| {:.4}",
+            r[format!("{peer}_label_agreement")].as_str().unwrap_or("?"),
+            f(&format!("{peer}_max_probability_diff"))
+        );
+    }
     Ok(())
 }
 

@@ -1,5 +1,5 @@
-// `cargo xtask page-bench`: the page served by `lookout serve` and ONNX Runtime Web in one
-// headless Chromium run. Usage: node bench.mjs <base URL> <runs> <fixture.json>
+// `cargo xtask page-bench`: the page served by `lookout serve`, ONNX Runtime Web and
+// TensorFlow.js in one headless Chromium run. Usage: node bench.mjs <base URL> <runs> <fixture.json>
 // Prints one JSON object on stdout.
 import { chromium } from 'playwright-core';
 import { readFileSync } from 'node:fs';
@@ -71,33 +71,38 @@ try {
   out.cpu_backend = c.backend;
   out.cpu_ms = await latencies(page, 'page wasm CPU');
 
-  const peer = await browser.newPage();
-  peer.on('console', (m) => process.stderr.write(`ort page: ${m.text()}\n`));
-  peer.on('pageerror', (e) => process.stderr.write(`ort page error: ${e}\n`));
-  await peer.goto(base + 'peer/ort.html', { waitUntil: 'commit' });
-  await peer.waitForFunction(() => typeof window.peerBench === 'function', null, { timeout: 60000 });
-  progress('ONNX Runtime Web', 0, runs);
-  const r = await peer.evaluate(([names, n]) => window.peerBench(names, n), [fixture.map((f) => f.name), runs]);
-  progress('ONNX Runtime Web', runs, runs);
-  out.ort_ready_ms = r.ready_ms;
-  out.ort_ms = r.ms;
-  let agree = 0;
-  let maxDiff = 0;
-  for (const [i, f] of fixture.entries()) {
-    const want = f.probabilities;
-    const got = r.results[i].probabilities;
-    if (want.indexOf(Math.max(...want)) === r.results[i].index) agree++;
-    for (let k = 0; k < 10; k++) maxDiff = Math.max(maxDiff, Math.abs(want[k] - got[k]));
+  for (const [key, file, what] of [['ort', 'ort.html', 'ONNX Runtime Web'], ['tfjs', 'tfjs.html', 'TensorFlow.js']]) {
+    const peer = await browser.newPage();
+    peer.on('console', (m) => process.stderr.write(`${key} page: ${m.text()}\n`));
+    peer.on('pageerror', (e) => process.stderr.write(`${key} page error: ${e}\n`));
+    await peer.goto(base + 'peer/' + file, { waitUntil: 'commit' });
+    await peer.waitForFunction(() => typeof window.peerBench === 'function', null, { timeout: 60000 });
+    progress(what, 0, runs);
+    const r = await peer.evaluate(([names, n]) => window.peerBench(names, n), [fixture.map((f) => f.name), runs]);
+    progress(what, runs, runs);
+    out[`${key}_ready_ms`] = r.ready_ms;
+    out[`${key}_ms`] = r.ms;
+    if (r.backend) out[`${key}_backend`] = r.backend;
+    let agree = 0;
+    let maxDiff = 0;
+    for (const [i, f] of fixture.entries()) {
+      const want = f.probabilities;
+      const got = r.results[i].probabilities;
+      if (want.indexOf(Math.max(...want)) === r.results[i].index) agree++;
+      for (let k = 0; k < 10; k++) maxDiff = Math.max(maxDiff, Math.abs(want[k] - got[k]));
+    }
+    out[`${key}_label_agreement`] = `${agree}/${fixture.length}`;
+    out[`${key}_max_probability_diff`] = maxDiff;
+    await peer.close();
   }
-  out.ort_label_agreement = `${agree}/${fixture.length}`;
-  out.ort_max_probability_diff = maxDiff;
 } finally {
   await browser.close();
 }
-for (const k of ['webgpu_ms', 'cpu_ms', 'ort_ms']) {
+for (const k of ['webgpu_ms', 'cpu_ms', 'ort_ms', 'tfjs_ms']) {
   out[k.replace('_ms', '_median_ms')] = median(out[k]);
   out[k.replace('_ms', '_p90_ms')] = p90(out[k]);
   delete out[k];
 }
 out.cpu_vs_ort = out.cpu_median_ms / out.ort_median_ms;
+out.cpu_vs_tfjs = out.cpu_median_ms / out.tfjs_median_ms;
 console.log(JSON.stringify(out, null, 1));
