@@ -6,11 +6,12 @@
 use lookout_cpu::{ConvParams, DenseParams, Params, Plan};
 
 use crate::arch::Cnn;
+use crate::classifier::ClassifierError;
 use crate::quant::{QTensor, snapshot};
 use crate::weights::WeightsError;
 
 /// The plan for `model`'s current parameters.
-pub(crate) fn plan(model: &Cnn) -> Result<Plan, WeightsError> {
+pub(crate) fn plan(model: &Cnn) -> Result<Plan, ClassifierError> {
     let tensors = snapshot(model)?;
     let get = |name: &str| -> Result<&QTensor, WeightsError> {
         tensors
@@ -59,5 +60,5 @@ pub(crate) fn plan(model: &Cnn) -> Result<Plan, WeightsError> {
         fc1: dense("fc1")?,
         fc2: dense("fc2")?,
     };
-    Plan::new(&params).map_err(|e| WeightsError::Mismatch(e.to_string()))
+    Ok(Plan::new(&params)?)
 }
