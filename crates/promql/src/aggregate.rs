@@ -6,6 +6,7 @@ use std::collections::HashMap;
 use promql_parser::parser::LabelModifier;
 
 use crate::engine::{QueryError, Val, eval_err};
+use crate::golang;
 use crate::labels::{Labels, is_valid_label_name};
 use crate::value::{Sample, format_value};
 
@@ -30,16 +31,11 @@ pub fn quantile(q: f64, values: &mut [f64]) -> f64 {
         return f64::INFINITY;
     }
     // NaN sorts first, as Go's vectorByValueHeap.Less has it.
-    values.sort_by(|a, b| match (a.is_nan(), b.is_nan()) {
-        (true, true) => std::cmp::Ordering::Equal,
-        (true, false) => std::cmp::Ordering::Less,
-        (false, true) => std::cmp::Ordering::Greater,
-        _ => a.total_cmp(b),
-    });
+    golang::sort(values, |a, b| a.is_nan() || a < b);
     let n = values.len() as f64;
     let rank = q * (n - 1.0);
-    let lower = rank.floor().max(0.0);
-    let upper = (lower + 1.0).min(n - 1.0);
+    let lower = golang::max(0.0, rank.floor());
+    let upper = golang::min(n - 1.0, lower + 1.0);
     let weight = rank - rank.floor();
     values[lower as usize] * (1.0 - weight) + values[upper as usize] * weight
 }
@@ -119,10 +115,11 @@ pub(crate) fn aggregate(
     let mut k: usize = 0;
     if op == "topk" || op == "bottomk" {
         let f = scalar_param(op)?;
-        if !(f > -9.223_372_036_854_776e18 && f < 9.223_372_036_854_776e18) {
-            return eval_err(format!("Scalar value {} overflows int64", format_value(f)));
+        // Go's convertibleToInt64: -2^63 <= f <= the largest float64 below 2^63.
+        if !(-9_223_372_036_854_775_808.0..=9_223_372_036_854_774_784.0).contains(&f) {
+            return eval_err(format!("Scalar value {} overflows int64", golang::fmt_v(f)));
         }
-        let ki = f as i64;
+        let ki = golang::f64_to_i64(f);
         if ki < 1 {
             return Ok(Vec::new());
         }
@@ -243,16 +240,9 @@ pub(crate) fn aggregate(
             "stdvar" => g.value / g.count,
             "stddev" => (g.value / g.count).sqrt(),
             "topk" | "bottomk" => {
-                // Reverse of the heap order: topk descending, bottomk ascending, NaN last.
-                g.heap.sort_by(|a, b| {
-                    if less(b, a) {
-                        std::cmp::Ordering::Less
-                    } else if less(a, b) {
-                        std::cmp::Ordering::Greater
-                    } else {
-                        std::cmp::Ordering::Equal
-                    }
-                });
+                // Go: sort.Sort(sort.Reverse(heap)): topk descending, bottomk ascending, NaN
+                // last; ties where Go's (unstable) sort leaves them.
+                golang::sort(&mut g.heap, |a, b| less(b, a));
                 out.extend(g.heap);
                 continue;
             }

@@ -335,7 +335,7 @@ impl Collector {
         };
         let points = &mut self.series[idx].points;
         if points.last().is_some_and(|p| p.0 == t) {
-            return eval_err("vector cannot contain metrics with the same labelset");
+            return eval_err(SAME_LABELSET);
         }
         points.push((t, v));
         Ok(())
@@ -350,7 +350,7 @@ pub(crate) fn check_unique(samples: &[Sample]) -> Result<(), QueryError> {
     let mut seen = std::collections::HashSet::with_capacity(samples.len());
     for s in samples {
         if !seen.insert(&s.labels) {
-            return eval_err("vector cannot contain metrics with the same labelset");
+            return eval_err(SAME_LABELSET);
         }
     }
     Ok(())
@@ -393,6 +393,11 @@ fn offset_ms(o: &Option<Offset>) -> i64 {
 /// Inner results of subqueries, by (node, step time): range queries reuse them.
 type SubqueryCache = HashMap<(usize, i64), Rc<Vec<Sample>>>;
 
+/// Per node: each output label set and the input series it came from.
+type Origins = HashMap<usize, HashMap<Labels, Labels>>;
+
+const SAME_LABELSET: &str = "vector cannot contain metrics with the same labelset";
+
 pub(crate) struct Ctx<'a> {
     engine: &'a Engine,
     storage: &'a Storage,
@@ -405,6 +410,10 @@ pub(crate) struct Ctx<'a> {
     subqueries: RefCell<SubqueryCache>,
     /// Range-vector function calls computed for every step of a range query at once.
     batched: RefCell<SubqueryCache>,
+    /// Unary minus and range-vector function calls: Prometheus evaluates them over the whole
+    /// query range at once and rejects the resulting *matrix* when two input series end up
+    /// with one label set (names dropped), even if they never share a step.
+    origins: RefCell<Origins>,
 }
 
 impl<'a> Ctx<'a> {
@@ -420,7 +429,30 @@ impl<'a> Ctx<'a> {
             selections: RefCell::new(HashMap::new()),
             subqueries: RefCell::new(HashMap::new()),
             batched: RefCell::new(HashMap::new()),
+            origins: RefCell::new(HashMap::new()),
         }
+    }
+
+    /// Records `(output labels, input series)` pairs of the matrix-valued node `node`; two
+    /// different inputs with one output label set, at any steps, are Prometheus' "vector
+    /// cannot contain metrics with the same labelset".
+    fn check_matrix<'b>(
+        &self,
+        node: usize,
+        pairs: impl Iterator<Item = (&'b Labels, &'b Labels)>,
+    ) -> Result<(), QueryError> {
+        let mut origins = self.origins.borrow_mut();
+        let seen = origins.entry(node).or_default();
+        for (out, src) in pairs {
+            match seen.get(out) {
+                Some(prev) if prev != src => return eval_err(SAME_LABELSET),
+                Some(_) => {}
+                None => {
+                    seen.insert(out.clone(), src.clone());
+                }
+            }
+        }
+        Ok(())
     }
 
     fn touch(&self, n: usize) -> Result<(), QueryError> {
@@ -697,10 +729,12 @@ impl<'a> Ctx<'a> {
         let range = ms.range.as_millis() as i64;
         let mut outs: Vec<Vec<Sample>> = (0..steps).map(|_| Vec::new()).collect();
         let mut filtered = Vec::new();
+        let node = c as *const parser::Call as usize;
         for &id in ids.iter() {
             let s = self.storage.get(id);
             let samples = &s.samples;
             let (mut lo, mut hi) = (0usize, 0usize);
+            let mut produced = false;
             for (si, out) in outs.iter_mut().enumerate() {
                 let t = start + si as i64 * step;
                 let w_end = self.ref_time(&ms.vs.at, &ms.vs.offset, t);
@@ -728,6 +762,7 @@ impl<'a> Ctx<'a> {
                     kernel(window, range, w_end)
                 };
                 if let Some(v) = value {
+                    produced = true;
                     out.push(Sample {
                         labels: if keep_name {
                             s.labels.clone()
@@ -739,11 +774,13 @@ impl<'a> Ctx<'a> {
                     });
                 }
             }
+            if produced && !keep_name {
+                self.check_matrix(node, std::iter::once((&s.labels_no_name, &s.labels)))?;
+            }
         }
-        let key = c as *const parser::Call as usize;
         let mut cache = self.batched.borrow_mut();
         for (si, out) in outs.into_iter().enumerate() {
-            cache.insert((key, start + si as i64 * step), Rc::new(out));
+            cache.insert((node, start + si as i64 * step), Rc::new(out));
         }
         Ok(())
     }
@@ -762,15 +799,25 @@ impl<'a> Ctx<'a> {
             Expr::Subquery(sq) => Ok(Val::Range(self.subquery(sq, ts)?)),
             Expr::Unary(u) => match self.eval(&u.expr, ts)? {
                 Val::Scalar(v) => Ok(Val::Scalar(-v)),
-                Val::Vector(v) => Ok(Val::Vector(
-                    v.into_iter()
+                Val::Vector(v) => {
+                    let out: Vec<Sample> = v
+                        .iter()
                         .map(|s| Sample {
                             labels: s.labels.without_name(),
                             t: s.t,
                             v: -s.v,
                         })
-                        .collect(),
-                )),
+                        .collect();
+                    // Prometheus negates the operand's whole matrix, then checks it.
+                    let node = u as *const parser::UnaryExpr as usize;
+                    self.check_matrix(
+                        node,
+                        out.iter()
+                            .map(|s| &s.labels)
+                            .zip(v.iter().map(|s| &s.labels)),
+                    )?;
+                    Ok(Val::Vector(out))
+                }
                 other => eval_err(format!("unary minus on {}", other.kind())),
             },
             Expr::Binary(b) => self.binary(b, ts),
@@ -787,7 +834,26 @@ impl<'a> Ctx<'a> {
                     // timestamp() of a selector sees the samples' own times.
                     args.push(self.eval(a, ts)?);
                 }
-                functions::call(c.func.name, &c.args.args, args, ts)
+                let mut sources = Vec::new();
+                let out = functions::call(c.func.name, &c.args.args, args, ts, &mut sources)?;
+                // A range-vector argument: Prometheus' matrix path, checked as a whole
+                // (absent_over_time is answered before that check; last_over_time keeps
+                // names, so cannot collide).
+                let name = c.func.name;
+                if name != "absent_over_time"
+                    && name != "last_over_time"
+                    && c.args.args.iter().any(|a| {
+                        matches!(
+                            functions::unwrap_parens(a),
+                            Expr::MatrixSelector(_) | Expr::Subquery(_)
+                        )
+                    })
+                    && let Val::Vector(v) = &out
+                {
+                    let node = c as *const parser::Call as usize;
+                    self.check_matrix(node, v.iter().map(|s| &s.labels).zip(sources.iter()))?;
+                }
+                Ok(out)
             }
             Expr::Extension(_) => eval_err("extension expressions are not supported"),
         }
@@ -907,6 +973,7 @@ fn vector_scalar(
         ));
     }
     let comparison = is_comparison(op);
+    let renames = (drops_name(op) || return_bool) && v.iter().any(|x| x.labels.name().is_some());
     let mut out = Vec::with_capacity(v.len());
     for x in v {
         let (l, r) = if scalar_left { (s, x.v) } else { (x.v, s) };
@@ -929,6 +996,9 @@ fn vector_scalar(
             t: x.t,
             v: value,
         });
+    }
+    if renames {
+        check_unique(&out)?;
     }
     Ok(out)
 }
@@ -980,6 +1050,9 @@ fn vector_vector(
     matching: &Option<LabelModifier>,
     return_bool: bool,
 ) -> Result<Vec<Sample>, QueryError> {
+    if l.is_empty() || r.is_empty() {
+        return Ok(Vec::new()); // Prometheus short-circuits before looking for duplicates.
+    }
     // group_right swaps the sides so the "many" side is always on the left.
     let (many, one, swapped, include) = match card {
         VectorMatchCardinality::OneToMany(inc) => (r, l, true, inc.labels.clone()),
@@ -996,14 +1069,17 @@ fn vector_vector(
         if let Some(prev) = right.insert(sig.clone(), s) {
             let side = if swapped { "left" } else { "right" };
             return eval_err(format!(
-                "found duplicate series for the match group {sig} on the {side} hand-side of the operation: [{}, {}];many-to-many matching not allowed: matching labels must be unique on one side",
-                prev.labels, s.labels
+                "found duplicate series for the match group {} on the {side} hand-side of the operation: [{}, {}];many-to-many matching not allowed: matching labels must be unique on one side",
+                go_labels(&sig),
+                go_labels(&s.labels),
+                go_labels(&prev.labels)
             ));
         }
     }
     let mut matched_one_to_one = std::collections::HashSet::new();
     let mut out = Vec::new();
-    let mut seen_out: std::collections::HashSet<Labels> = std::collections::HashSet::new();
+    // Many-to-one: the result label sets seen per match group.
+    let mut seen_out: HashMap<Labels, std::collections::HashSet<Labels>> = HashMap::new();
     for ls in many {
         let sig = signature(&ls.labels, matching);
         let Some(rs) = right.get(&sig) else { continue };
@@ -1038,7 +1114,7 @@ fn vector_vector(
                 None => labels.remove(name),
             }
         }
-        if !one_to_one && !seen_out.insert(labels.clone()) {
+        if !one_to_one && !seen_out.entry(sig).or_default().insert(labels.clone()) {
             return eval_err(
                 "multiple matches for labels: grouping labels must ensure unique matches",
             );
@@ -1049,7 +1125,18 @@ fn vector_vector(
             v: value,
         });
     }
+    // Results of different match groups can still collide once names are dropped
+    // (`on(__name__)`); Prometheus' per-step check catches that.
+    if drops_name(op) || return_bool {
+        check_unique(&out)?;
+    }
     Ok(out)
+}
+
+/// Go's `labels.Labels.String()`: `{__name__="up", job="a"}`.
+fn go_labels(l: &Labels) -> String {
+    let pairs: Vec<String> = l.iter().map(|(k, v)| format!("{k}={v:?}")).collect();
+    format!("{{{}}}", pairs.join(", "))
 }
 
 #[cfg(test)]
@@ -1107,6 +1194,95 @@ mod tests {
             Engine::default()
                 .range_query(&s, "m[5m]", 0, 1000, 10)
                 .is_err()
+        );
+    }
+
+    /// Series `name{x="1"}` with `(seconds, value)` samples.
+    fn load(s: &mut Storage, name: &str, points: &[(i64, f64)]) {
+        let l = Labels::from_pairs(&[("__name__", name), ("x", "1")]);
+        for &(t, v) in points {
+            s.append(&l, t * 1000, v).expect("append");
+        }
+    }
+
+    fn is_same_labelset_error<T: std::fmt::Debug>(r: Result<T, QueryError>) -> bool {
+        matches!(r, Err(QueryError::Eval(ref m)) if m == SAME_LABELSET)
+    }
+
+    #[test]
+    fn matrix_nodes_reject_name_collisions_across_steps() {
+        // p has samples only up to 2m, q only from 2m30s: no step sees both.
+        let mut s = Storage::new();
+        load(
+            &mut s,
+            "p",
+            &[(0, 0.0), (30, 1.0), (60, 2.0), (90, 3.0), (120, 4.0)],
+        );
+        load(&mut s, "q", &[(150, 5.0), (180, 6.0), (210, 7.0)]);
+        let e = Engine::default();
+        // Instant: one step, one series with a rate.
+        let v = e.instant_query(&s, r#"rate({__name__=~"p|q"}[1m])"#, 180_000);
+        assert!(
+            matches!(v, Ok(Value::Vector(ref v)) if v.len() == 1),
+            "{v:?}"
+        );
+        // Range: Prometheus checks the matrix of the call as a whole (verified against 2.42).
+        let q = r#"rate({__name__=~"p|q"}[1m])"#;
+        assert!(is_same_labelset_error(
+            e.range_query(&s, q, 120_000, 180_000, 60_000)
+        ));
+        let q = r#"sum(rate({__name__=~"p|q"}[1m]))"#;
+        assert!(is_same_labelset_error(
+            e.range_query(&s, q, 120_000, 180_000, 60_000)
+        ));
+
+        // Unary minus negates its operand's whole matrix, then checks it.
+        let mut s = Storage::new();
+        load(&mut s, "u", &[(0, 1.0), (60, 2.0)]);
+        load(&mut s, "v", &[(420, 3.0), (480, 4.0)]);
+        let q = r#"-{__name__=~"u|v"}"#;
+        assert!(
+            matches!(e.instant_query(&s, q, 420_000), Ok(Value::Vector(ref v)) if v.len() == 1)
+        );
+        assert!(is_same_labelset_error(
+            e.range_query(&s, q, 360_000, 420_000, 60_000)
+        ));
+        // A per-step function merges the two into one series instead.
+        let q = r#"abs({__name__=~"u|v"})"#;
+        let m = e.range_query(&s, q, 360_000, 420_000, 60_000);
+        assert!(matches!(m, Ok(Value::Matrix(ref m)) if m.len() == 1 && m[0].points.len() == 2));
+    }
+
+    #[test]
+    fn go_float_details() {
+        let mut s = Storage::new();
+        load(&mut s, "z", &[(0, 3.0)]);
+        load(&mut s, "y", &[(0, 1.0)]);
+        let e = Engine::default();
+        let one = |q: &str| match e.instant_query(&s, q, 0) {
+            Ok(Value::Vector(v)) if v.len() == 1 => crate::value::format_value(v[0].v),
+            other => panic!("{q}: {other:?}"),
+        };
+        // math.Max(+0, -0) = +0, math.Min(-0, +0) = -0 (as Prometheus' JSON shows them).
+        assert_eq!(one("clamp(-0 * z, 0, 1)"), "0");
+        assert_eq!(one("-0 * z"), "-0");
+        assert_eq!(one("clamp_min(-0 * z, 0)"), "0");
+        assert_eq!(one("clamp_max(0 * z, -0)"), "-0");
+        // math.Log2 (Log(frac)/Ln2 + exp), not libm's log2: 2.42 answers -1.736965594166206.
+        assert_eq!(one("log2(z / 10)"), "-1.736965594166206");
+        // Error messages as Go formats them.
+        let err = |q: &str| match e.instant_query(&s, q, 0) {
+            Err(QueryError::Eval(m)) => m,
+            other => panic!("{q}: {other:?}"),
+        };
+        assert_eq!(err("topk(1e19, z)"), "Scalar value 1e+19 overflows int64");
+        assert_eq!(
+            err("holt_winters(z[1m], Inf, 0.5)"),
+            "invalid smoothing factor. Expected: 0 < sf < 1, got: +Inf"
+        );
+        assert_eq!(
+            err(r#"vector(1) + {__name__=~"y|z"}"#),
+            r#"found duplicate series for the match group {x="1"} on the right hand-side of the operation: [{__name__="z", x="1"}, {__name__="y", x="1"}];many-to-many matching not allowed: matching labels must be unique on one side"#
         );
     }
 

@@ -2,15 +2,14 @@
 //! (extrapolation of `rate`/`increase`/`delta`, `holt_winters`, `histogram_quantile` on
 //! classic buckets, label functions, date functions, …).
 
-use chrono::{Datelike, TimeZone, Timelike, Utc};
 use promql_parser::label::MatchOp;
 use promql_parser::parser::Expr;
 use regex::Regex;
 
 use crate::aggregate::quantile;
 use crate::engine::{QueryError, RangeArg, Val, check_unique, eval_err};
+use crate::golang;
 use crate::labels::{Labels, METRIC_NAME, is_valid_label_name};
-use crate::store::parse_float;
 use crate::value::{Sample, Series};
 
 fn vector(v: Val, name: &str) -> Result<Vec<Sample>, QueryError> {
@@ -41,35 +40,48 @@ fn string(v: &Val, name: &str) -> Result<String, QueryError> {
     }
 }
 
-fn unwrap_parens(e: &Expr) -> &Expr {
+pub(crate) fn unwrap_parens(e: &Expr) -> &Expr {
     match e {
         Expr::Paren(p) => unwrap_parens(&p.expr),
         other => other,
     }
 }
 
-/// Applies `f` to every sample, dropping the metric name.
-fn simple(v: Vec<Sample>, f: impl Fn(f64) -> f64) -> Val {
-    Val::Vector(
-        v.into_iter()
-            .map(|s| Sample {
-                labels: s.labels.without_name(),
-                t: s.t,
-                v: f(s.v),
-            })
-            .collect(),
-    )
+/// Applies `f` to every sample, dropping the metric name. Series that differed only by their
+/// name now collide: Prometheus rejects the step ("vector cannot contain metrics with the same
+/// labelset").
+fn simple(v: Vec<Sample>, f: impl Fn(f64) -> f64) -> Result<Val, QueryError> {
+    let named = v.iter().any(|s| s.labels.name().is_some());
+    let out: Vec<Sample> = v
+        .into_iter()
+        .map(|s| Sample {
+            labels: s.labels.without_name(),
+            t: s.t,
+            v: f(s.v),
+        })
+        .collect();
+    if named {
+        check_unique(&out)?;
+    }
+    Ok(Val::Vector(out))
 }
 
 /// Applies `f` to every series of a range vector (series with no output are dropped); the
-/// metric name is dropped unless `keep_name`.
-fn over_time(r: RangeArg, keep_name: bool, f: impl Fn(&Series, &RangeArg) -> Option<f64>) -> Val {
+/// metric name is dropped unless `keep_name`. Each output's input series is pushed to
+/// `sources` (the engine checks the result matrix's label sets, as Prometheus does).
+fn over_time(
+    r: RangeArg,
+    keep_name: bool,
+    sources: &mut Vec<Labels>,
+    f: impl Fn(&Series, &RangeArg) -> Option<f64>,
+) -> Val {
     let mut out = Vec::with_capacity(r.series.len());
     for (i, s) in r.series.iter().enumerate() {
         if s.points.is_empty() {
             continue;
         }
         if let Some(v) = f(s, &r) {
+            sources.push(s.labels.clone());
             out.push(Sample {
                 labels: if keep_name {
                     s.labels.clone()
@@ -240,7 +252,7 @@ pub fn bucket_quantile(q: f64, buckets: &mut [(f64, f64)]) -> f64 {
     if q > 1.0 {
         return f64::INFINITY;
     }
-    buckets.sort_by(|a, b| a.0.total_cmp(&b.0));
+    golang::sort(buckets, |a, b| a.0 < b.0);
     if buckets.last().is_none_or(|b| b.0 != f64::INFINITY) {
         return f64::NAN;
     }
@@ -269,7 +281,8 @@ pub fn bucket_quantile(q: f64, buckets: &mut [(f64, f64)]) -> f64 {
     }
     let mut rank = q * observations;
     let n = merged.len() - 1;
-    let b = merged[..n].partition_point(|x| x.1 < rank);
+    // Go's bisection: with a NaN count the predicate is not monotonic.
+    let b = golang::search(n, |i| merged[i].1 >= rank);
     if b == n {
         return merged[n - 1].0;
     }
@@ -287,7 +300,8 @@ pub fn bucket_quantile(q: f64, buckets: &mut [(f64, f64)]) -> f64 {
 
 /// Labels `absent()` gives its one sample: the selector's equality matchers.
 fn absent_labels(arg: &Expr) -> Labels {
-    let vs = match arg {
+    // Prometheus unwraps parentheses around function arguments before it looks.
+    let vs = match unwrap_parens(arg) {
         Expr::VectorSelector(vs) => vs,
         Expr::MatrixSelector(ms) => &ms.vs,
         _ => return Labels::default(),
@@ -322,36 +336,21 @@ fn absent(present: bool, exprs: &[Box<Expr>], ts: i64) -> Val {
     }])
 }
 
-fn date_fn(args: Vec<Val>, ts: i64, f: fn(chrono::DateTime<Utc>) -> f64) -> Val {
+fn date_fn(args: Vec<Val>, ts: i64, f: fn(golang::Civil) -> f64) -> Result<Val, QueryError> {
     let input = match args.into_iter().next() {
         Some(Val::Vector(v)) => v,
+        // Go: time.Unix(enh.Ts/1000, 0).
         _ => vec![Sample {
             labels: Labels::default(),
             t: ts,
-            v: ts as f64 / 1e3,
+            v: (ts / 1000) as f64,
         }],
     };
+    // Go: time.Unix(int64(v), 0).UTC() -- NaN, ±Inf and out-of-range values convert to
+    // math.MinInt64 and still have a (wrapped) date, never NaN.
     simple(input, |v| {
-        if !v.is_finite() {
-            return f64::NAN;
-        }
-        Utc.timestamp_opt(v.trunc() as i64, 0)
-            .single()
-            .map(f)
-            .unwrap_or(f64::NAN)
+        f(golang::Civil::from_unix(golang::f64_to_i64(v)))
     })
-}
-
-fn days_in_month(t: chrono::DateTime<Utc>) -> f64 {
-    let (y, m) = (t.year(), t.month());
-    let (ny, nm) = if m == 12 { (y + 1, 1) } else { (y, m + 1) };
-    match (
-        chrono::NaiveDate::from_ymd_opt(y, m, 1),
-        chrono::NaiveDate::from_ymd_opt(ny, nm, 1),
-    ) {
-        (Some(a), Some(b)) => (b - a).num_days() as f64,
-        _ => f64::NAN,
-    }
 }
 
 fn label_replace(args: Vec<Val>) -> Result<Val, QueryError> {
@@ -426,25 +425,59 @@ fn label_join(args: Vec<Val>) -> Result<Val, QueryError> {
     Ok(Val::Vector(out))
 }
 
+/// `sort` / `sort_desc`: Go's `sort.Sort(sort.Reverse(vectorByReverseValueHeap(v)))` (resp.
+/// `vectorByValueHeap`). Not stable, and NaN is "less" than anything, NaN included: the
+/// order of ties and NaNs is whatever Go's pdqsort leaves, which `golang::sort` reproduces.
 fn sort(v: Vec<Sample>, descending: bool) -> Val {
     let mut v = v;
-    v.sort_by(|a, b| match (a.v.is_nan(), b.v.is_nan()) {
-        (true, true) => std::cmp::Ordering::Equal,
-        (true, false) => std::cmp::Ordering::Greater,
-        (false, true) => std::cmp::Ordering::Less,
-        _ if descending => b.v.total_cmp(&a.v),
-        _ => a.v.total_cmp(&b.v),
-    });
+    if descending {
+        golang::sort(&mut v, |a, b| b.v.is_nan() || b.v < a.v);
+    } else {
+        golang::sort(&mut v, |a, b| b.v.is_nan() || b.v > a.v);
+    }
     Val::Vector(v)
+}
+
+/// Go's `math.Frexp`.
+fn frexp(x: f64) -> (f64, i32) {
+    if x == 0.0 || !x.is_finite() {
+        return (x, 0);
+    }
+    let (mut x, mut e) = (x, 0);
+    if x.abs() < f64::MIN_POSITIVE {
+        x *= (1u64 << 52) as f64;
+        e = -52;
+    }
+    let bits = x.to_bits();
+    e += ((bits >> 52) & 0x7ff) as i32 - 1022;
+    let bits = (bits & !(0x7ff << 52)) | (1022 << 52);
+    (f64::from_bits(bits), e)
+}
+
+/// Go's `math.Log2`: exact for powers of two, else `Log(frac)/Ln2 + exp`.
+fn go_log2(x: f64) -> f64 {
+    let (frac, exp) = frexp(x);
+    if frac == 0.5 {
+        return f64::from(exp - 1);
+    }
+    frac.ln() * std::f64::consts::LOG2_E + f64::from(exp)
+}
+
+/// Go's `math.Log10`: `Log2(x) * (Ln2/Ln10)`.
+fn go_log10(x: f64) -> f64 {
+    go_log2(x) * std::f64::consts::LOG10_2
 }
 
 /// Calls function `name` on evaluated `args` (`exprs` are the argument expressions, for
 /// the functions that look at them: `absent`, `timestamp`).
+///
+/// Range-vector functions push each output sample's input series to `sources`.
 pub(crate) fn call(
     name: &str,
     exprs: &[Box<Expr>],
     args: Vec<Val>,
     ts: i64,
+    sources: &mut Vec<Labels>,
 ) -> Result<Val, QueryError> {
     let nargs = args.len();
     let mut it = args.into_iter();
@@ -453,7 +486,7 @@ pub(crate) fn call(
             .ok_or_else(|| QueryError::Eval(format!("{name}: missing argument")))
     };
     let math =
-        |f: fn(f64) -> f64, a: Val| -> Result<Val, QueryError> { Ok(simple(vector(a, name)?, f)) };
+        |f: fn(f64) -> f64, a: Val| -> Result<Val, QueryError> { simple(vector(a, name)?, f) };
     match name {
         "abs" => math(f64::abs, next()?),
         "ceil" => math(f64::ceil, next()?),
@@ -461,8 +494,8 @@ pub(crate) fn call(
         "exp" => math(f64::exp, next()?),
         "sqrt" => math(f64::sqrt, next()?),
         "ln" => math(f64::ln, next()?),
-        "log2" => math(f64::log2, next()?),
-        "log10" => math(f64::log10, next()?),
+        "log2" => math(go_log2, next()?),
+        "log10" => math(go_log10, next()?),
         "sin" => math(f64::sin, next()?),
         "cos" => math(f64::cos, next()?),
         "tan" => math(f64::tan, next()?),
@@ -475,8 +508,9 @@ pub(crate) fn call(
         "asinh" => math(f64::asinh, next()?),
         "acosh" => math(f64::acosh, next()?),
         "atanh" => math(f64::atanh, next()?),
-        "deg" => math(f64::to_degrees, next()?),
-        "rad" => math(f64::to_radians, next()?),
+        // Go: v * 180 / math.Pi and v * math.Pi / 180, in that order.
+        "deg" => math(|v| v * 180.0 / std::f64::consts::PI, next()?),
+        "rad" => math(|v| v * std::f64::consts::PI / 180.0, next()?),
         "sgn" => math(
             |v| {
                 if v > 0.0 {
@@ -497,25 +531,27 @@ pub(crate) fn call(
                 1.0
             };
             let inv = 1.0 / to;
-            Ok(simple(v, move |x| (x * inv + 0.5).floor() / inv))
+            simple(v, move |x| (x * inv + 0.5).floor() / inv)
         }
+        // Go's math.Max/math.Min, not Rust's f64::max/min: a NaN sample (or bound) gives NaN
+        // (unless the other side is the matching infinity), and Max(+0, -0) = +0.
         "clamp" => {
             let v = vector(next()?, name)?;
             let (min, max) = (scalar(&next()?, name)?, scalar(&next()?, name)?);
             if max < min {
                 return Ok(Val::Vector(Vec::new()));
             }
-            Ok(simple(v, move |x| min.max(max.min(x))))
+            simple(v, move |x| golang::max(min, golang::min(max, x)))
         }
         "clamp_max" => {
             let v = vector(next()?, name)?;
             let max = scalar(&next()?, name)?;
-            Ok(simple(v, move |x| max.min(x)))
+            simple(v, move |x| golang::min(max, x))
         }
         "clamp_min" => {
             let v = vector(next()?, name)?;
             let min = scalar(&next()?, name)?;
-            Ok(simple(v, move |x| min.max(x)))
+            simple(v, move |x| golang::max(min, x))
         }
         "time" => Ok(Val::Scalar(ts as f64 / 1e3)),
         "pi" => Ok(Val::Scalar(std::f64::consts::PI)),
@@ -533,15 +569,15 @@ pub(crate) fn call(
             let own = exprs
                 .first()
                 .is_some_and(|e| matches!(unwrap_parens(e), Expr::VectorSelector(_)));
-            Ok(Val::Vector(
-                v.into_iter()
-                    .map(|s| Sample {
-                        labels: s.labels.without_name(),
-                        t: ts,
-                        v: if own { s.t } else { ts } as f64 / 1e3,
-                    })
-                    .collect(),
-            ))
+            let v = v
+                .into_iter()
+                .map(|s| Sample {
+                    labels: s.labels,
+                    t: ts,
+                    v: if own { s.t } else { ts } as f64 / 1e3,
+                })
+                .collect();
+            simple(v, |x| x)
         }
         "sort" => Ok(sort(vector(next()?, name)?, false)),
         "sort_desc" => Ok(sort(vector(next()?, name)?, true)),
@@ -562,21 +598,17 @@ pub(crate) fn call(
         "histogram_quantile" => {
             let q = scalar(&next()?, name)?;
             let v = vector(next()?, name)?;
+            // Buckets group by all labels but `le`, the metric name included; the result
+            // drops both, so two histograms differing only by name collide (Prometheus:
+            // "vector cannot contain metrics with the same labelset"). `le` is read with Go's
+            // strconv.ParseFloat; unparseable ones are skipped.
             let mut groups: Vec<(Labels, Vec<(f64, f64)>)> = Vec::new();
             let mut index: std::collections::HashMap<Labels, usize> = Default::default();
             for s in v {
-                let Some(ub) = s.labels.get("le").and_then(|le| {
-                    parse_float(le)
-                        .ok()
-                        .or_else(|| match le.to_ascii_lowercase().as_str() {
-                            "infinity" | "+infinity" => Some(f64::INFINITY),
-                            "-infinity" => Some(f64::NEG_INFINITY),
-                            _ => None,
-                        })
-                }) else {
+                let Some(ub) = s.labels.get("le").and_then(golang::parse_float) else {
                     continue;
                 };
-                let mut key = s.labels.without_name();
+                let mut key = s.labels.clone();
                 key.remove("le");
                 match index.get(&key) {
                     Some(&i) => groups[i].1.push((ub, s.v)),
@@ -586,44 +618,32 @@ pub(crate) fn call(
                     }
                 }
             }
-            Ok(Val::Vector(
-                groups
-                    .into_iter()
-                    .map(|(labels, mut b)| Sample {
-                        labels,
-                        t: ts,
-                        v: bucket_quantile(q, &mut b),
-                    })
-                    .collect(),
-            ))
+            let out: Vec<Sample> = groups
+                .into_iter()
+                .map(|(labels, mut b)| Sample {
+                    labels: labels.without_name(),
+                    t: ts,
+                    v: bucket_quantile(q, &mut b),
+                })
+                .collect();
+            check_unique(&out)?;
+            Ok(Val::Vector(out))
         }
-        "days_in_month" => Ok(date_fn(it_collect(next, nargs)?, ts, days_in_month)),
-        "day_of_month" => Ok(date_fn(it_collect(next, nargs)?, ts, |t| {
-            f64::from(t.day())
-        })),
-        "day_of_week" => Ok(date_fn(it_collect(next, nargs)?, ts, |t| {
-            f64::from(t.weekday().num_days_from_sunday())
-        })),
-        "day_of_year" => Ok(date_fn(it_collect(next, nargs)?, ts, |t| {
-            f64::from(t.ordinal())
-        })),
-        "hour" => Ok(date_fn(it_collect(next, nargs)?, ts, |t| {
-            f64::from(t.hour())
-        })),
-        "minute" => Ok(date_fn(it_collect(next, nargs)?, ts, |t| {
-            f64::from(t.minute())
-        })),
-        "month" => Ok(date_fn(it_collect(next, nargs)?, ts, |t| {
-            f64::from(t.month())
-        })),
-        "year" => Ok(date_fn(it_collect(next, nargs)?, ts, |t| {
-            f64::from(t.year())
-        })),
+        "days_in_month" => date_fn(it_collect(next, nargs)?, ts, |t| {
+            f64::from(t.days_in_month())
+        }),
+        "day_of_month" => date_fn(it_collect(next, nargs)?, ts, |t| f64::from(t.day)),
+        "day_of_week" => date_fn(it_collect(next, nargs)?, ts, |t| f64::from(t.weekday)),
+        "day_of_year" => date_fn(it_collect(next, nargs)?, ts, |t| f64::from(t.year_day)),
+        "hour" => date_fn(it_collect(next, nargs)?, ts, |t| f64::from(t.hour)),
+        "minute" => date_fn(it_collect(next, nargs)?, ts, |t| f64::from(t.minute)),
+        "month" => date_fn(it_collect(next, nargs)?, ts, |t| f64::from(t.month)),
+        "year" => date_fn(it_collect(next, nargs)?, ts, |t| t.year as f64),
         // Range-vector functions.
         "predict_linear" => {
             let r = range(next()?, name)?;
             let d = scalar(&next()?, name)?;
-            Ok(over_time(r, false, move |s, _| {
+            Ok(over_time(r, false, sources, move |s, _| {
                 (s.points.len() >= 2).then(|| {
                     let (slope, intercept) = linear_regression(&s.points, ts);
                     slope * d + intercept
@@ -636,31 +656,36 @@ pub(crate) fn call(
             let tf = scalar(&next()?, name)?;
             if sf <= 0.0 || sf >= 1.0 {
                 return eval_err(format!(
-                    "invalid smoothing factor. Expected: 0 < sf < 1, got: {sf:.6}"
+                    "invalid smoothing factor. Expected: 0 < sf < 1, got: {}",
+                    golang::fmt_f(sf)
                 ));
             }
             if tf <= 0.0 || tf >= 1.0 {
                 return eval_err(format!(
-                    "invalid trend factor. Expected: 0 < tf < 1, got: {tf:.6}"
+                    "invalid trend factor. Expected: 0 < tf < 1, got: {}",
+                    golang::fmt_f(tf)
                 ));
             }
-            Ok(over_time(r, false, move |s, _| {
+            Ok(over_time(r, false, sources, move |s, _| {
                 holt_winters(&s.points, sf, tf)
             }))
         }
         "quantile_over_time" => {
             let q = scalar(&next()?, name)?;
             let r = range(next()?, name)?;
-            Ok(over_time(r, false, move |s, _| {
+            Ok(over_time(r, false, sources, move |s, _| {
                 let mut vals: Vec<f64> = s.points.iter().map(|p| p.1).collect();
                 Some(quantile(q, &mut vals))
             }))
         }
         other if kernel(other).is_some() => {
             let (keep_name, k) = kernel(other).ok_or_else(|| QueryError::Eval(other.into()))?;
-            Ok(over_time(range(next()?, name)?, keep_name, |s, r| {
-                k(&s.points, r.range_ms, r.end_ms)
-            }))
+            Ok(over_time(
+                range(next()?, name)?,
+                keep_name,
+                sources,
+                |s, r| k(&s.points, r.range_ms, r.end_ms),
+            ))
         }
         other => eval_err(format!(
             "function {other:?} is not supported (native histograms and experimental functions are out of scope)"

@@ -5,13 +5,15 @@
 //! with no server.
 //!
 //! Layout, after Prometheus' `promql/` package: `engine.rs` (evaluation, binary operators),
-//! `aggregate.rs` (aggregations), `functions.rs` (the function table), `testlang.rs` (the
-//! `.test` file format), `testdata/*.test` (test files in that format).
+//! `aggregate.rs` (aggregations), `functions.rs` (the function table), `golang.rs` (Go's
+//! float, sort, parse and time semantics that 2.42 inherits), `testlang.rs` (the `.test` file
+//! format), `testdata/*.test` (test files in that format).
 
 pub mod aggregate;
 pub mod bench;
 pub mod engine;
 pub mod functions;
+pub mod golang;
 pub mod labels;
 pub mod scrape;
 pub mod store;
