@@ -1,0 +1,60 @@
+//! The notebook/dashboard model and panel data shaping (no I/O, no clock).
+//!
+//! What the PromQL notebook's page, the dashboards and the alert evaluator share, with
+//! Grafana's semantics wherever Grafana has them (each module names the Grafana source it
+//! follows):
+//!
+//! - [`model`]: the notebook document (cells, targets, panels, field options, thresholds),
+//!   camelCase JSON with a schema version, no credentials;
+//! - [`time`]: time ranges (`now-6h`), presets, zoom out, refresh choices, Prometheus
+//!   durations;
+//! - [`interval`]: `$__interval`, the range query's step, `$__rate_interval`, `$__range` and
+//!   their substitution;
+//! - [`shape`] and [`legend`]: query results → series aligned on the step grid, with gaps,
+//!   named from the legend format;
+//! - [`reduce`](mod@reduce): Grafana's reducers (`lastNotNull`, `mean`, `delta`, …);
+//! - [`units`]: Grafana's units and automatic decimals;
+//! - [`thresholds`]: threshold colours and bands;
+//! - [`heatmap`]: classic histogram buckets → heatmaps;
+//! - [`table`]: instant results as a sortable table;
+//! - [`kind`]: the default panel for a result;
+//! - [`run`]: a cell's targets planned, sent through any `QuerySource` and shaped.
+//!
+//! Callers pass the current time (`now_ms`) where it matters; everything compiles for wasm32.
+
+#![forbid(unsafe_code)]
+#![cfg_attr(
+    not(test),
+    deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)
+)]
+
+pub mod heatmap;
+pub mod interval;
+pub mod kind;
+pub mod legend;
+pub mod model;
+pub mod reduce;
+pub mod run;
+pub mod shape;
+pub mod table;
+pub mod thresholds;
+pub mod time;
+pub mod units;
+
+pub use heatmap::{Heatmap, HeatmapError, heatmaps};
+pub use interval::{IntervalError, IntervalInputs, IntervalVars, substitute};
+pub use kind::default_kind;
+pub use model::{
+    CURRENT_SCHEMA, Cell, DataSourceRef, DrawStyle, FieldConfig, GridPos, ModelError, Notebook,
+    Panel, PanelKind, StatOptions, Target, TargetFormat, ThresholdStep, Thresholds, ThresholdsMode,
+    TimeSeriesOptions,
+};
+pub use reduce::{Reducer, reduce, series_reduce};
+pub use run::{CellData, PlannedQuery, RunError, plan_cell, run_cell, suggested_kind};
+pub use shape::{
+    Frame, FrameSeries, Grid, InstantFrame, InstantSeries, ShapeError, TargetResult, shape_instant,
+    shape_range,
+};
+pub use table::{Table, TableCell, TableError, table_from_instant};
+pub use time::{TimeError, TimeRange};
+pub use units::{FormattedValue, format_value};
