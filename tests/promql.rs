@@ -719,3 +719,266 @@ fn seed_queries_on_scraped_metrics() {
     let want = classic_quantile(0.9, &rates);
     assert!(almost_equal(r[0].1, want), "p90 {} vs {want}", r[0].1);
 }
+
+/// GET (or POST as a form) an API path; the HTTP status and the JSON answer.
+fn api(base: &str, path: &str, params: &[(&str, String)], post: bool) -> (u16, serde_json::Value) {
+    let client = reqwest::blocking::Client::new();
+    let url = format!("{base}{path}");
+    let req = if post {
+        client.post(&url).form(params)
+    } else {
+        client.get(&url).query(params)
+    };
+    let resp = req
+        .timeout(Duration::from_secs(30))
+        .send()
+        .unwrap_or_else(|e| panic!("{url}: {e}"));
+    let status = resp.status().as_u16();
+    let text = resp.text().unwrap_or_default();
+    let json = serde_json::from_str(&text).unwrap_or_else(|e| panic!("{url} ({e}): {text}"));
+    (status, json)
+}
+
+/// `lookout serve`'s query API (its own store, filled here with `--backfill` and by scraping
+/// itself) against a real Prometheus 2.42 holding the same data (backfilled with promtool,
+/// scraping the same server): every query instant and range (GET, and as a form POST, with
+/// RFC 3339 times and duration steps), the HTTP status and errorType of every error, label
+/// names and values, series and metadata.
+#[test]
+fn server_api_agrees_with_prometheus() {
+    let now_ms = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("clock")
+        .as_millis() as i64;
+    let t0 = (now_ms / 3_600_000) * 3_600_000 - 3 * 3_600_000;
+    let series = generate(t0);
+    let dir = TempDir::new("server-api-diff");
+    let om = dir.0.join("data.om");
+    std::fs::write(&om, openmetrics(&series)).expect("write openmetrics");
+    let out = Command::new("promtool")
+        .args(["tsdb", "create-blocks-from", "openmetrics"])
+        .arg(&om)
+        .arg(dir.0.join("data"))
+        .output()
+        .expect("promtool");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let om_arg = om.to_string_lossy().into_owned();
+    let (_server, ours) =
+        lookout_tests::start_server(&["--backfill", &om_arg, "--scrape-interval", "1"]);
+    let target = ours.trim_start_matches("http://").to_string();
+    let port = free_port();
+    let _prom = start_prometheus(
+        port,
+        &dir,
+        &format!("  - job_name: lookout\n    static_configs:\n      - targets: ['{target}']\n"),
+    );
+    let theirs = format!("http://127.0.0.1:{port}");
+    // Blocks loaded, and the server scraped (for metadata).
+    lookout_tests::wait_for("blocks and a scrape", Duration::from_secs(90), || {
+        let (_, blocks) = api(
+            &theirs,
+            "/api/v1/query",
+            &[
+                ("query", "count(temp)".into()),
+                ("time", format!("{}", (t0 + 1_800_000) / 1000)),
+            ],
+            false,
+        );
+        let (_, meta) = api(&theirs, "/api/v1/metadata", &[], false);
+        (blocks["data"]["result"]
+            .as_array()
+            .is_some_and(|r| r.len() == 1)
+            && meta["data"].get("inference_time").is_some())
+        .then_some(())
+    });
+
+    let secs = |ms: i64| format!("{}.{:03}", ms / 1000, ms % 1000);
+    let rfc3339 = |ms: i64| {
+        chrono::DateTime::from_timestamp_millis(ms)
+            .expect("time")
+            .to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+    };
+    let data = |v: &serde_json::Value| -> QueryData {
+        serde_json::from_value(v["data"].clone()).unwrap_or_else(|e| panic!("{e}: {v}"))
+    };
+    let mut failures = Vec::new();
+    let mut checked = 0;
+    let at = t0 + 47 * 60_000 + 30_000;
+    let (start, end) = (t0 + 10 * 60_000, t0 + 65 * 60_000);
+    for (i, q) in queries().into_iter().enumerate() {
+        let ordered = q.starts_with("sort") || q.starts_with("topk") || q.starts_with("bottomk");
+        // Vary how the request is written: GET or POST, seconds or RFC 3339, step as seconds
+        // or as a duration.
+        let post = i % 2 == 1;
+        let time = if i % 3 == 0 { rfc3339(at) } else { secs(at) };
+        let step = if i % 4 == 0 {
+            "37s".to_string()
+        } else {
+            "60".to_string()
+        };
+        let requests = [
+            ("/api/v1/query", vec![("query", q.clone()), ("time", time)]),
+            (
+                "/api/v1/query_range",
+                vec![
+                    ("query", q.clone()),
+                    ("start", secs(start)),
+                    ("end", rfc3339(end)),
+                    ("step", step),
+                ],
+            ),
+        ];
+        for (path, params) in requests {
+            checked += 1;
+            let (s1, a) = api(&ours, path, &params, post);
+            let (s2, b) = api(&theirs, path, &params, post);
+            if s1 != s2 || a["status"] != b["status"] || a["errorType"] != b["errorType"] {
+                failures.push(format!(
+                    "{path} {q}: HTTP {s1} {} {} vs Prometheus {s2} {} {}",
+                    a["status"], a["errorType"], b["status"], b["errorType"]
+                ));
+                continue;
+            }
+            if s1 == 200 {
+                if let Err(e) = same(&data(&a), &data(&b), ordered) {
+                    failures.push(format!("{path} {q}: {e}"));
+                }
+            }
+        }
+    }
+    // Malformed requests: the same status and errorType.
+    let bad: Vec<(&str, Vec<(&str, String)>)> = vec![
+        ("/api/v1/query", vec![]),
+        ("/api/v1/query", vec![("query", "sum(".into())]),
+        (
+            "/api/v1/query",
+            vec![("query", "up".into()), ("time", "yesterday".into())],
+        ),
+        (
+            "/api/v1/query_range",
+            vec![
+                ("query", "up".into()),
+                ("start", "10".into()),
+                ("end", "0".into()),
+                ("step", "1".into()),
+            ],
+        ),
+        (
+            "/api/v1/query_range",
+            vec![
+                ("query", "up".into()),
+                ("start", "0".into()),
+                ("end", "10".into()),
+                ("step", "0".into()),
+            ],
+        ),
+        (
+            "/api/v1/query_range",
+            vec![
+                ("query", "up".into()),
+                ("start", "0".into()),
+                ("end", "100000".into()),
+                ("step", "1".into()),
+            ],
+        ),
+        (
+            "/api/v1/query_range",
+            vec![
+                ("query", "up".into()),
+                ("start", "0".into()),
+                ("end", "10".into()),
+                ("step", "x".into()),
+            ],
+        ),
+        ("/api/v1/series", vec![]),
+        ("/api/v1/series", vec![("match[]", "sum(up)".into())]),
+        ("/api/v1/label/0bad/values", vec![]),
+    ];
+    for (path, params) in bad {
+        checked += 1;
+        let (s1, a) = api(&ours, path, &params, false);
+        let (s2, b) = api(&theirs, path, &params, false);
+        if (s1, &a["status"], &a["errorType"]) != (s2, &b["status"], &b["errorType"]) {
+            failures.push(format!(
+                "{path} {params:?}: {s1} {a} vs Prometheus {s2} {b}"
+            ));
+        }
+    }
+    // Labels, values and series over the backfilled hour (Prometheus' head, holding the
+    // live scrapes, lies outside it).
+    let window = |extra: Vec<(&'static str, String)>| {
+        let mut p = vec![("start", secs(t0)), ("end", secs(t0 + 3_600_000))];
+        p.extend(extra);
+        p
+    };
+    let mut compare = |path: &str, params: Vec<(&str, String)>| {
+        checked += 1;
+        let (s1, a) = api(&ours, path, &params, false);
+        let (s2, b) = api(&theirs, path, &params, false);
+        if s1 != s2 || a["data"] != b["data"] {
+            failures.push(format!(
+                "{path} {params:?}: {s1} {} vs Prometheus {s2} {}",
+                a["data"], b["data"]
+            ));
+        }
+        a
+    };
+    let names = compare("/api/v1/labels", window(vec![]));
+    compare(
+        "/api/v1/labels",
+        window(vec![("match[]", "req_total{job=\"api\"}".into())]),
+    );
+    compare(
+        "/api/v1/labels",
+        window(vec![
+            ("match[]", "temp".into()),
+            ("match[]", "inference_time_bucket".into()),
+        ]),
+    );
+    for name in names["data"].as_array().cloned().unwrap_or_default() {
+        let name = name.as_str().unwrap_or_default().to_string();
+        compare(&format!("/api/v1/label/{name}/values"), window(vec![]));
+        compare(
+            &format!("/api/v1/label/{name}/values"),
+            window(vec![("match[]", "{__name__=~\"req.*\"}".into())]),
+        );
+    }
+    for m in [
+        "req_total",
+        "{job=\"web\",code=~\"5..\"}",
+        "{__name__=~\".+_bucket\",le=\"+Inf\"}",
+    ] {
+        compare("/api/v1/series", window(vec![("match[]", m.into())]));
+    }
+    compare(
+        "/api/v1/series",
+        window(vec![
+            ("match[]", "temp".into()),
+            ("match[]", "req_total{code=\"500\"}".into()),
+        ]),
+    );
+    // Metadata of the families the server scraped from itself.
+    let (_, theirs_meta) = api(&theirs, "/api/v1/metadata", &[], false);
+    let families: Vec<String> = theirs_meta["data"]
+        .as_object()
+        .map(|m| m.keys().cloned().collect())
+        .unwrap_or_default();
+    assert!(families.len() >= 8, "{theirs_meta}");
+    for f in &families {
+        compare("/api/v1/metadata", vec![("metric", f.clone())]);
+    }
+    println!(
+        "{checked} server answers compared, {} differ",
+        failures.len()
+    );
+    assert!(
+        failures.is_empty(),
+        "{} of {checked} answers differ from Prometheus:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
+}

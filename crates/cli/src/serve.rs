@@ -4,9 +4,9 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use anyhow::Result;
+use anyhow::{Context, Result, bail};
 use lookout_model::Backend;
-use lookout_server::{ServerConfig, new_instance_id, serve, shutdown_signal};
+use lookout_server::{ServerConfig, new_instance_id, query, serve, shutdown_signal};
 use lookout_service::{Service, native_runtime};
 
 #[derive(clap::Args)]
@@ -18,7 +18,7 @@ pub struct ServeArgs {
     backend: crate::BackendArg,
     #[arg(long)]
     weights: Option<PathBuf>,
-    /// Pushgateway base URL to push to (and to proxy at /pushgateway).
+    /// Pushgateway base URL to push to (proxied at /pushgateway, scraped into the store).
     #[arg(long)]
     pushgateway: Option<String>,
     /// Seconds between pushes.
@@ -35,20 +35,85 @@ pub struct ServeArgs {
     /// Let browser pages on this origin (`*`: any) call the API from another origin.
     #[arg(long)]
     cors_origin: Option<String>,
+    /// Require `Authorization: Bearer TOKEN` on /predict, the proxies and the query API.
+    /// Prefer --auth-token-file: a token on the command line shows in `ps`.
+    #[arg(long, conflicts_with = "auth_token_file")]
+    auth_token: Option<String>,
+    /// Read the token from this file (first line).
+    #[arg(long)]
+    auth_token_file: Option<PathBuf>,
+    /// A Prometheus-compatible API (Prometheus, Thanos, Mimir, VictoriaMetrics) to proxy at
+    /// /prometheus/api/v1/ for the page.
+    #[arg(long)]
+    prometheus: Option<String>,
+    /// Seconds between scrapes of the server's own metrics (and the Pushgateway's) into its
+    /// query store.
+    #[arg(long, default_value_t = 5.0)]
+    scrape_interval: f64,
+    /// How long the query store keeps samples, in hours.
+    #[arg(long, default_value_t = 24.0)]
+    retention_hours: f64,
+    /// Load timestamped samples (OpenMetrics text, as promtool backfills) into the query
+    /// store at start.
+    #[arg(long)]
+    backfill: Option<PathBuf>,
+}
+
+fn token(args: &ServeArgs) -> Result<Option<String>> {
+    if let Some(t) = &args.auth_token {
+        return Ok(Some(t.clone()));
+    }
+    let Some(path) = &args.auth_token_file else {
+        return Ok(None);
+    };
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("reading the token file {}", path.display()))?;
+    let t = text.lines().next().unwrap_or("").trim().to_string();
+    if t.is_empty() {
+        bail!("the token file {} is empty", path.display());
+    }
+    Ok(Some(t))
 }
 
 pub fn run(args: ServeArgs) -> Result<()> {
     let backend: Backend = args.backend.into();
+    let auth_token = token(&args)?;
     let clf = crate::classifier(backend, args.weights.as_ref())?;
-    let instance = args.instance.unwrap_or_else(new_instance_id);
+    let instance = args.instance.clone().unwrap_or_else(new_instance_id);
     let service = Service::new(clf, native_runtime(backend), instance.clone());
+    let retention = lookout_promql::Retention {
+        max_age_ms: (args.retention_hours.clamp(0.01, 24.0 * 365.0) * 3_600_000.0) as i64,
+        ..lookout_promql::Retention::default()
+    };
+    let (store, _) = query::new_store(retention);
+    if let Some(path) = &args.backfill {
+        let text =
+            std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+        let mut s = store
+            .write()
+            .map_err(|_| anyhow::anyhow!("the store is unavailable"))?;
+        let n = s
+            .backfill_openmetrics(&text)
+            .with_context(|| format!("backfilling {}", path.display()))?;
+        eprintln!("backfilled {n} samples from {}", path.display());
+    }
+    if !args.addr.ip().is_loopback() && auth_token.is_none() {
+        eprintln!(
+            "warning: listening on {} without --auth-token: anyone who can reach this address \
+             can predict, push through the proxy and read the metrics store",
+            args.addr
+        );
+    }
     let config = ServerConfig {
-        addr: args.addr,
         pushgateway: args.pushgateway.clone(),
         push_interval: Duration::from_secs_f64(args.push_interval.max(0.1)),
-        job: args.job,
-        static_dir: args.static_dir.filter(|d| d.is_dir()),
-        cors_origin: args.cors_origin,
+        job: args.job.clone(),
+        static_dir: args.static_dir.clone().filter(|d| d.is_dir()),
+        cors_origin: args.cors_origin.clone(),
+        auth_token,
+        prometheus: args.prometheus.clone(),
+        scrape_interval: Duration::from_secs_f64(args.scrape_interval.max(0.1)),
+        ..ServerConfig::new(args.addr)
     };
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -56,6 +121,7 @@ pub fn run(args: ServeArgs) -> Result<()> {
     rt.block_on(serve(
         config,
         service,
+        store,
         |addr| {
             // Not `println!`: a server must not die because whoever started it stopped
             // reading its stdout (a panic on EPIPE).

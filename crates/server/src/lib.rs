@@ -4,11 +4,15 @@
 //! - `GET /metrics` — this instance's metrics (text 0.0.4, or OpenMetrics when asked);
 //! - `GET /healthz` — backend, predictions so far, push status;
 //! - `/pushgateway/*` — same-origin proxy to the configured Pushgateway (it sends no CORS
-//!   headers, so the page pushes through here);
+//!   headers, so the page pushes through here): pushes only ([`proxy`]);
+//! - `/api/v1/*` — Prometheus' query API over the server's own store ([`query`]): its own
+//!   metrics and the Pushgateway's, scraped every few seconds;
+//! - `/prometheus/api/v1/*` — same-origin proxy to a configured Prometheus-compatible API;
 //! - everything else — the web page's built files, when a folder is given.
 //!
 //! With `cors_origin`, browsers on that origin (or any, with `*`) may call all of these from
-//! another origin (like Prometheus' `--web.cors.origin`); without it, same-origin only.
+//! another origin (like Prometheus' `--web.cors.origin`); without it, same-origin only, and
+//! cross-site writes are refused ([`security`]). With `auth_token`, the APIs need it.
 //!
 //! Inference runs on blocking threads, never on the async runtime; the metrics are pushed
 //! every few seconds and once more at shutdown.
@@ -19,13 +23,19 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use axum::Router;
-use axum::body::{Body, Bytes};
+use axum::body::Bytes;
 use axum::extract::{Request, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{any, get, post};
 use lookout_metrics::push::{PushConfig, PushRequest, PushStatus, Pusher, Transport};
 use lookout_service::{Service, ServiceError};
+
+pub mod proxy;
+pub mod query;
+pub mod security;
+
+pub use query::SharedStore;
 
 /// How the server runs.
 #[derive(Debug, Clone)]
@@ -39,14 +49,40 @@ pub struct ServerConfig {
     pub static_dir: Option<PathBuf>,
     /// Origin allowed to call this server from another origin (`*`: any).
     pub cors_origin: Option<String>,
+    /// Bearer token the APIs require (see [`security`]).
+    pub auth_token: Option<String>,
+    /// A Prometheus-compatible API proxied at `/prometheus/api/v1/`.
+    pub prometheus: Option<String>,
+    /// How often the server scrapes itself (and the Pushgateway) into its store.
+    pub scrape_interval: Duration,
 }
 
-struct AppState {
+impl ServerConfig {
+    /// A config with the defaults for everything but the address.
+    pub fn new(addr: SocketAddr) -> Self {
+        Self {
+            addr,
+            pushgateway: None,
+            push_interval: Duration::from_secs(5),
+            job: "lookout".into(),
+            static_dir: None,
+            cors_origin: None,
+            auth_token: None,
+            prometheus: None,
+            scrape_interval: Duration::from_secs(5),
+        }
+    }
+}
+
+pub(crate) struct AppState {
     service: Arc<Service>,
     push_status: Arc<Mutex<PushStatus>>,
     pushgateway: Option<String>,
+    prometheus: Option<String>,
     http: reqwest::Client,
     backend: &'static str,
+    store: SharedStore,
+    engine: lookout_promql::Engine,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -83,7 +119,7 @@ impl Transport for HttpTransport {
     }
 }
 
-fn json_response(status: u16, body: String) -> Response {
+pub(crate) fn json_response(status: u16, body: String) -> Response {
     let code = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     (
         code,
@@ -96,7 +132,7 @@ fn json_response(status: u16, body: String) -> Response {
         .into_response()
 }
 
-fn error_response(e: &ServiceError) -> Response {
+pub(crate) fn error_response(e: &ServiceError) -> Response {
     json_response(e.status(), e.to_json())
 }
 
@@ -105,16 +141,23 @@ fn router(
     state: Arc<AppState>,
     static_dir: Option<PathBuf>,
     cors_origin: Option<&str>,
+    policy: security::Policy,
 ) -> Result<Router, ServerError> {
     let mut app = Router::new()
         .route("/predict", post(predict))
         .route("/metrics", get(metrics))
         .route("/healthz", get(healthz))
-        .route("/pushgateway/{*rest}", any(proxy))
+        .route("/pushgateway/{*rest}", any(proxy::pushgateway))
+        .route("/api/v1/{*rest}", any(query::api_v1))
+        .route("/prometheus/api/v1/{*rest}", any(proxy::prometheus))
         .with_state(state);
     if let Some(dir) = static_dir {
         app = app.fallback_service(tower_http::services::ServeDir::new(dir));
     }
+    app = app.layer(axum::middleware::from_fn_with_state(
+        Arc::new(policy),
+        security::guard,
+    ));
     if let Some(origin) = cors_origin {
         use tower_http::cors::{AllowOrigin, Any, CorsLayer};
         let allow = if origin == "*" {
@@ -129,14 +172,14 @@ fn router(
             CorsLayer::new()
                 .allow_origin(allow)
                 .allow_methods(Any)
-                .allow_headers([header::CONTENT_TYPE, header::ACCEPT]),
+                .allow_headers([header::CONTENT_TYPE, header::ACCEPT, header::AUTHORIZATION]),
         );
     }
     Ok(app)
 }
 
 /// Reads at most `limit` bytes of body; refuses from `Content-Length` before reading.
-async fn read_limited(req: Request, limit: usize) -> Result<Bytes, ServiceError> {
+pub(crate) async fn read_limited(req: Request, limit: usize) -> Result<Bytes, ServiceError> {
     let declared = req
         .headers()
         .get(header::CONTENT_LENGTH)
@@ -193,63 +236,15 @@ async fn healthz(State(state): State<Arc<AppState>>) -> Response {
     json_response(200, body.to_string())
 }
 
-/// Same-origin proxy to the Pushgateway: method, path, query, content type and body pass
-/// through; the answer comes back as is.
-async fn proxy(State(state): State<Arc<AppState>>, req: Request) -> Response {
-    let Some(base) = state.pushgateway.clone() else {
-        return json_response(
-            503,
-            serde_json::json!({"error": "no Pushgateway configured (lookout serve --pushgateway URL)", "status": 503}).to_string(),
-        );
-    };
-    let path = req
-        .uri()
-        .path_and_query()
-        .map(|p| p.as_str().trim_start_matches("/pushgateway").to_string())
-        .unwrap_or_default();
-    let method = req.method().clone();
-    let content_type = req.headers().get(header::CONTENT_TYPE).cloned();
-    let body = match read_limited(req, 8 * 1024 * 1024).await {
-        Ok(b) => b,
-        Err(e) => return error_response(&e),
-    };
-    let Ok(m) = reqwest::Method::from_bytes(method.as_str().as_bytes()) else {
-        return json_response(405, r#"{"error":"method not allowed","status":405}"#.into());
-    };
-    let mut out = state
-        .http
-        .request(m, format!("{}{}", base.trim_end_matches('/'), path))
-        .timeout(Duration::from_secs(10))
-        .body(body);
-    if let Some(ct) = content_type {
-        out = out.header(header::CONTENT_TYPE, ct);
-    }
-    match out.send().await {
-        Ok(resp) => {
-            let status =
-                StatusCode::from_u16(resp.status().as_u16()).unwrap_or(StatusCode::BAD_GATEWAY);
-            let ct = resp.headers().get(header::CONTENT_TYPE).cloned();
-            let bytes = resp.bytes().await.unwrap_or_default();
-            let mut r = Response::new(Body::from(bytes));
-            *r.status_mut() = status;
-            if let Some(ct) = ct {
-                r.headers_mut().insert(header::CONTENT_TYPE, ct);
-            }
-            r
-        }
-        Err(e) => json_response(
-            502,
-            serde_json::json!({"error": format!("pushgateway unreachable: {e}"), "status": 502})
-                .to_string(),
-        ),
-    }
-}
-
 /// Runs the server until `shutdown` resolves; pushes once more before returning. Calls
 /// `on_ready` with the bound address (port 0 picks a free one).
+///
+/// `store` is the store the query API answers from (a fresh one from
+/// [`query::new_store`], or one filled beforehand, e.g. by `lookout serve --backfill`).
 pub async fn serve(
     config: ServerConfig,
     service: Service,
+    store: SharedStore,
     on_ready: impl FnOnce(SocketAddr),
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> Result<(), ServerError> {
@@ -261,13 +256,21 @@ pub async fn serve(
         service: service.clone(),
         push_status: push_status.clone(),
         pushgateway: config.pushgateway.clone(),
+        prometheus: config.prometheus.clone(),
         http: http.clone(),
         backend,
+        store,
+        engine: lookout_promql::Engine::default(),
     });
+    let policy = security::Policy {
+        allowed_origin: config.cors_origin.clone(),
+        token: config.auth_token.clone(),
+    };
     let app = router(
-        state,
+        state.clone(),
         config.static_dir.clone(),
         config.cors_origin.as_deref(),
+        policy,
     )?;
     let listener = tokio::net::TcpListener::bind(config.addr)
         .await
@@ -289,9 +292,16 @@ pub async fn serve(
             HttpTransport(http.clone()),
             push_status.clone(),
             config.push_interval,
-            stop_rx,
+            stop_rx.clone(),
         ))
     });
+
+    let scrape_task = tokio::spawn(query::scrape_loop(
+        state,
+        config.scrape_interval.max(Duration::from_millis(100)),
+        config.job.clone(),
+        stop_rx,
+    ));
 
     on_ready(addr);
     let result = axum::serve(listener, app)
@@ -302,6 +312,7 @@ pub async fn serve(
     if let Some(task) = pusher_task {
         let _ = task.await;
     }
+    let _ = scrape_task.await;
     result
 }
 
