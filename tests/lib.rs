@@ -164,6 +164,16 @@ pub fn start_pushgateway(port: u16) -> Daemon {
 
 /// A real Prometheus (Debian `prometheus`) with the given scrape configs, 1 s scrapes.
 pub fn start_prometheus(port: u16, dir: &TempDir, scrape_configs: &str) -> Daemon {
+    start_prometheus_with(port, dir, scrape_configs, &[])
+}
+
+/// [`start_prometheus`] with more flags (e.g. `--web.cors.origin=.*`).
+pub fn start_prometheus_with(
+    port: u16,
+    dir: &TempDir,
+    scrape_configs: &str,
+    flags: &[&str],
+) -> Daemon {
     let cfg = dir.0.join("prometheus.yml");
     std::fs::write(
         &cfg,
@@ -181,11 +191,41 @@ pub fn start_prometheus(port: u16, dir: &TempDir, scrape_configs: &str) -> Daemo
                 dir.0.join("data").display()
             ))
             .arg(format!("--web.listen-address=127.0.0.1:{port}"))
+            .args(flags)
             .stdout(Stdio::null())
             .stderr(Stdio::null()),
     );
     wait_for("prometheus", Duration::from_secs(30), || {
         get(&format!("http://127.0.0.1:{port}/-/ready"))
+    });
+    d
+}
+
+/// A real VictoriaMetrics (Debian `victoria-metrics`, single node) on `port` scraping with
+/// Prometheus-style `scrape_configs` (1 s), its data in `dir`. Recent samples are visible at
+/// once (`-search.latencyOffset=0s`; VictoriaMetrics hides the last 30 s by default).
+pub fn start_victoria_metrics(port: u16, dir: &TempDir, scrape_configs: &str) -> Daemon {
+    let cfg = dir.0.join("vm-scrape.yml");
+    std::fs::write(
+        &cfg,
+        format!("global:\n  scrape_interval: 1s\nscrape_configs:\n{scrape_configs}"),
+    )
+    .expect("victoria-metrics scrape config");
+    let d = Daemon::spawn(
+        "victoria-metrics",
+        Command::new("victoria-metrics")
+            .arg(format!("-httpListenAddr=127.0.0.1:{port}"))
+            .arg(format!(
+                "-storageDataPath={}",
+                dir.0.join("vm-data").display()
+            ))
+            .arg(format!("-promscrape.config={}", cfg.display()))
+            .arg("-search.latencyOffset=0s")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null()),
+    );
+    wait_for("victoria-metrics", Duration::from_secs(30), || {
+        get(&format!("http://127.0.0.1:{port}/health"))
     });
     d
 }

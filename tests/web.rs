@@ -12,8 +12,8 @@ use std::time::Duration;
 
 use lookout_model::{Backend, Classifier};
 use lookout_tests::{
-    TempDir, free_port, get, lookout_bin, parse_exposition, start_pushgateway, start_server,
-    tests_dir, wait_for,
+    TempDir, free_port, get, lookout_bin, parse_exposition, start_prometheus_with,
+    start_pushgateway, start_server, start_victoria_metrics, tests_dir, wait_for,
 };
 
 fn native_label(sample: &str) -> &'static str {
@@ -127,4 +127,145 @@ fn page_classifies_pushes_and_survives_bad_files() {
         };
         (total("browser-cpu") == 2.0 && total("browser-webgpu") == 1.0).then_some(())
     });
+}
+
+/// The notebook end to end (`tests/e2e/notebook.mjs`): completions from the page's own
+/// metrics, the seed's query drawn one series per label, every panel type, the time range,
+/// the server's data source, a bad query's error kept in its cell, and markup in legends
+/// shown as text with no script running. Screenshots beside the test binaries.
+#[test]
+fn notebook_queries_and_draws_the_pages_metrics() {
+    let dist = tests_dir().join("../dist");
+    assert!(
+        dist.join("notebook/notebook.js").exists(),
+        "cargo xtask test builds the page and its notebook bundle"
+    );
+    let e2e = tests_dir().join("e2e");
+    let pg_port = free_port();
+    let _pg = start_pushgateway(pg_port);
+    let pg_url = format!("http://127.0.0.1:{pg_port}");
+    let (_server, base) = start_server(&[
+        "--static-dir",
+        dist.to_str().expect("utf8"),
+        "--pushgateway",
+        &pg_url,
+        "--scrape-interval",
+        "1",
+    ]);
+    // Remote sources, called by the browser directly: a real Prometheus 2.42 (allowing the
+    // page's origin) and a real VictoriaMetrics, both scraping the Pushgateway the page
+    // pushes to.
+    let dir = TempDir::new("notebook-remotes");
+    let scrape = format!(
+        "  - job_name: pushgateway\n    honor_labels: true\n    static_configs:\n      - targets: ['127.0.0.1:{pg_port}']\n"
+    );
+    let prom_port = free_port();
+    let _prom = start_prometheus_with(prom_port, &dir, &scrape, &["--web.cors.origin=.*"]);
+    let vm_port = free_port();
+    let _vm = start_victoria_metrics(vm_port, &dir, &scrape);
+    let shots = lookout_bin().with_file_name("e2e-notebook");
+    std::fs::create_dir_all(&shots).expect("screenshot dir");
+    let out = Command::new("node")
+        .arg(e2e.join("notebook.mjs"))
+        .arg(format!("{base}/"))
+        .arg(&shots)
+        .arg(format!("http://127.0.0.1:{prom_port}"))
+        .arg(format!("http://127.0.0.1:{vm_port}"))
+        .output()
+        .expect("node");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let v: serde_json::Value = serde_json::from_str(stdout.trim()).unwrap_or_else(|e| {
+        panic!(
+            "no JSON from notebook.mjs ({e}): {stdout}\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        )
+    });
+    println!("{v}");
+    assert!(v.get("failure").is_none(), "{v}");
+    let list = |key: &str| -> Vec<String> {
+        v[key]
+            .as_array()
+            .map(|a| {
+                a.iter()
+                    .filter_map(|x| x.as_str().map(str::to_string))
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    assert!(
+        list("completions")
+            .iter()
+            .any(|c| c == "prediction_value_total"),
+        "completions from the page's metrics: {v}"
+    );
+    // The labels of the samples the walk classified, as the native pipeline gives them.
+    let labels: std::collections::BTreeSet<&str> = [
+        "0001_ship.jpg",
+        "0000_cat.jpg",
+        "0003_airplane.jpg",
+        "0002_ship.jpg",
+    ]
+    .iter()
+    .map(|s| native_label(s))
+    .collect();
+    let legend = list("legend");
+    for l in &labels {
+        assert!(
+            legend.iter().any(|x| x == l),
+            "series {l} in the legend {legend:?}"
+        );
+    }
+    assert!(v["canvas"].as_u64().unwrap_or(0) >= 1, "{v}");
+    // The page's metrics carry every class from the start (zero until predicted).
+    for key in ["stat", "gauge", "bargauge", "table"] {
+        assert_eq!(
+            list(key).len(),
+            lookout_model::LABELS.len(),
+            "{key}: one per class: {v}"
+        );
+    }
+    assert!(
+        list("table_head").iter().any(|h| h.starts_with("label")),
+        "{v}"
+    );
+    assert_eq!(v["heatmap_problem"], "", "{v}");
+    assert_eq!(v["time_from"], "now-5m", "{v}");
+    let bad = v["bad_query_error"].as_str().unwrap_or("");
+    assert!(bad.starts_with("A: ") && bad.contains("bad_data"), "{bad}");
+    assert!(v["cell1_still_drawn"].as_u64().unwrap_or(0) >= 1, "{v}");
+    let shown = list("markup_as_text");
+    assert!(
+        shown
+            .iter()
+            .any(|s| s.starts_with("<img src=x onerror=alert(1)>")),
+        "markup shown as text: {shown:?}"
+    );
+    assert_eq!(v["img_elements"], 0, "{v}");
+    assert_eq!(v["dialogs"], serde_json::json!([]), "no script ran: {v}");
+    let server = list("server_legend");
+    assert!(
+        labels.iter().all(|l| server.iter().any(|x| x == l)),
+        "the server's store (scraped from the Pushgateway) answers: {v}"
+    );
+    assert_eq!(v["server_errors"], serde_json::json!([]), "{v}");
+    for remote in ["prometheus", "victoriametrics"] {
+        let legend: Vec<String> = v["remotes"][remote]["legend"]
+            .as_array()
+            .map(|a| {
+                a.iter()
+                    .filter_map(|x| x.as_str().map(str::to_string))
+                    .collect()
+            })
+            .unwrap_or_default();
+        assert!(
+            labels.iter().all(|l| legend.iter().any(|x| x == l)),
+            "{remote} (called by the browser) answers with the page's labels: {v}"
+        );
+        assert_eq!(
+            v["remotes"][remote]["errors"],
+            serde_json::json!([]),
+            "{remote}: {v}"
+        );
+    }
+    assert_eq!(v["page_errors"], serde_json::json!([]), "{v}");
 }

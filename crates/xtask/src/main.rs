@@ -10,13 +10,15 @@ mod page_bench;
 mod promql_bench;
 
 /// Debian packages the test suite needs: a software Vulkan device for the wgpu tests, the
-/// real Prometheus, Pushgateway and promtool for the metrics and PromQL tests, and Chromium
-/// with its driver for the browser tests.
+/// real Prometheus, Pushgateway and promtool for the metrics and PromQL tests,
+/// VictoriaMetrics for the notebook's remote source, and Chromium with its driver for the
+/// browser tests.
 const APT_PACKAGES: &[&str] = &[
     "mesa-vulkan-drivers",
     "libvulkan1",
     "prometheus",
     "prometheus-pushgateway",
+    "victoria-metrics",
     "chromium",
     "chromium-driver",
 ];
@@ -84,7 +86,21 @@ fn cargo() -> Command {
 fn status(cmd: &mut Command) -> Result<()> {
     let shown = format!("{cmd:?}");
     eprintln!("xtask: {shown}");
+    let started = std::time::Instant::now();
     let st = cmd.status().with_context(|| format!("starting {shown}"))?;
+    // Per-step timings, so a slow CI run says where its time went.
+    let program = cmd.get_program().to_string_lossy().into_owned();
+    let first: Vec<String> = cmd
+        .get_args()
+        .take(2)
+        .map(|a| a.to_string_lossy().into_owned())
+        .collect();
+    eprintln!(
+        "xtask: took {:.1} s: {} {}",
+        started.elapsed().as_secs_f64(),
+        program.rsplit('/').next().unwrap_or(&program),
+        first.join(" ")
+    );
     if !st.success() {
         bail!("{shown} failed ({st})");
     }
@@ -178,6 +194,19 @@ fn test(root: &Path, extra: &[String]) -> Result<()> {
         Command::new("npm")
             .current_dir(root.join("tests/e2e"))
             .args(["ci", "--no-audit", "--no-fund"]),
+    )?;
+    // The notebook's JavaScript (editor, charts) on its own in Chromium: completion through
+    // a client, lint, run keys, error marks, charts, zoom, markup as text.
+    status(
+        Command::new("node")
+            .current_dir(root)
+            .arg("web/notebook/test/smoke.mjs"),
+    )?;
+    status(
+        Command::new("node")
+            .current_dir(root)
+            .arg("web/notebook/test/browser.mjs")
+            .arg(target_dir(root).join("notebook-js.png")),
     )?;
     // The worker and the page's CPU module share one burn feature set: one check build.
     status(
@@ -428,9 +457,13 @@ fn web_build(root: &Path) -> Result<()> {
     let code = |n: &str| n.ends_with(".wasm") || n.ends_with(".js");
     let first = page_bench::sizes(&root.join("dist"), code)?;
     let gpu = page_bench::sizes(&root.join("dist/webgpu"), code)?;
+    let notebook = page_bench::sizes(&root.join("dist/notebook"), |n| {
+        n.ends_with(".js") || n.ends_with(".css")
+    })?;
     eprintln!(
         "xtask: page wasm + js before the first prediction: {first} bytes gzipped; \
-         WebGPU module (loaded when used): {gpu} bytes gzipped"
+         WebGPU module (loaded when used): {gpu} bytes gzipped; notebook editor and \
+         charts (loaded when the notebook opens): {notebook} bytes gzipped"
     );
     Ok(())
 }

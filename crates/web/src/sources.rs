@@ -1,0 +1,130 @@
+//! The notebook's data sources in the page: this page's own store (the embedded engine),
+//! the server that served the page (`/api/v1`), and any Prometheus-compatible URL, all one
+//! `QuerySource`. Remote credentials live in this module's memory for the session only:
+//! never in the notebook, never in the browser's storage.
+
+use std::cell::RefCell;
+use std::collections::BTreeMap;
+use std::rc::Rc;
+
+use lookout_dashboard::DataSourceRef;
+use lookout_datasource::{
+    Credentials, Embedded, EmbeddedStore, InstantQuery, MetadataMap, QuerySource, RangeQuery,
+    Remote, SeriesFilter, SourceError,
+};
+use lookout_promql::value::QueryData;
+use lookout_promql::{Engine, Labels};
+
+use crate::platform::{FetchHttp, origin};
+
+thread_local! {
+    /// Credentials per remote URL, for this page's life only.
+    static CREDENTIALS: RefCell<BTreeMap<String, Credentials>> = const { RefCell::new(BTreeMap::new()) };
+}
+
+pub fn set_credentials(url: &str, c: Credentials) {
+    CREDENTIALS.with(|m| {
+        m.borrow_mut()
+            .insert(url.trim_end_matches('/').to_string(), c);
+    });
+}
+
+pub fn has_credentials(url: &str) -> bool {
+    CREDENTIALS.with(|m| {
+        m.borrow()
+            .get(url.trim_end_matches('/'))
+            .is_some_and(|c| *c != Credentials::None)
+    })
+}
+
+fn credentials(url: &str) -> Credentials {
+    CREDENTIALS.with(|m| {
+        m.borrow()
+            .get(url.trim_end_matches('/'))
+            .cloned()
+            .unwrap_or_default()
+    })
+}
+
+/// One of the page's sources.
+pub enum PageSource {
+    Page(Embedded<Rc<RefCell<EmbeddedStore>>>),
+    Remote(Remote<FetchHttp>),
+}
+
+impl PageSource {
+    pub fn new(r: &DataSourceRef, store: &Rc<RefCell<EmbeddedStore>>) -> Self {
+        match r {
+            DataSourceRef::Page => {
+                PageSource::Page(Embedded::new(store.clone(), Engine::default(), "this page"))
+            }
+            DataSourceRef::Server => {
+                PageSource::Remote(Remote::new(&origin(), Credentials::None, FetchHttp))
+            }
+            DataSourceRef::Remote { url } => {
+                PageSource::Remote(Remote::new(url, credentials(url), FetchHttp))
+            }
+        }
+    }
+
+    /// The scrape interval behind the source, for `$__rate_interval` (the page scrapes
+    /// every 2 s, the server every 5 s; a remote's is Prometheus' default, 15 s).
+    pub fn scrape_interval_ms(&self) -> i64 {
+        match self {
+            PageSource::Page(_) => 2_000,
+            PageSource::Remote(r) if r.base() == origin() => 5_000,
+            PageSource::Remote(_) => 15_000,
+        }
+    }
+}
+
+impl QuerySource for PageSource {
+    fn describe(&self) -> String {
+        match self {
+            PageSource::Page(s) => s.describe(),
+            PageSource::Remote(s) => s.describe(),
+        }
+    }
+
+    async fn instant(&self, q: &InstantQuery) -> Result<QueryData, SourceError> {
+        match self {
+            PageSource::Page(s) => s.instant(q).await,
+            PageSource::Remote(s) => s.instant(q).await,
+        }
+    }
+
+    async fn range(&self, q: &RangeQuery) -> Result<QueryData, SourceError> {
+        match self {
+            PageSource::Page(s) => s.range(q).await,
+            PageSource::Remote(s) => s.range(q).await,
+        }
+    }
+
+    async fn label_names(&self, f: &SeriesFilter) -> Result<Vec<String>, SourceError> {
+        match self {
+            PageSource::Page(s) => s.label_names(f).await,
+            PageSource::Remote(s) => s.label_names(f).await,
+        }
+    }
+
+    async fn label_values(&self, n: &str, f: &SeriesFilter) -> Result<Vec<String>, SourceError> {
+        match self {
+            PageSource::Page(s) => s.label_values(n, f).await,
+            PageSource::Remote(s) => s.label_values(n, f).await,
+        }
+    }
+
+    async fn series(&self, f: &SeriesFilter) -> Result<Vec<Labels>, SourceError> {
+        match self {
+            PageSource::Page(s) => s.series(f).await,
+            PageSource::Remote(s) => s.series(f).await,
+        }
+    }
+
+    async fn metadata(&self, m: Option<&str>) -> Result<MetadataMap, SourceError> {
+        match self {
+            PageSource::Page(s) => s.metadata(m).await,
+            PageSource::Remote(s) => s.metadata(m).await,
+        }
+    }
+}
