@@ -153,14 +153,27 @@ impl Storage {
         Ok(())
     }
 
-    /// Drops samples older than the retention window (cheap when nothing is old).
+    /// Drops samples older than the retention window (cheap when nothing is old), and the
+    /// series left with none: a store fed by targets that come and go (pages, workers)
+    /// stays bounded by its retention, not by every series it ever saw.
     fn enforce_age(&mut self) {
         let min_t = self.newest.saturating_sub(self.retention.max_age_ms);
+        let mut emptied = false;
         for s in &mut self.series {
             if s.samples.first().is_some_and(|&(t, _)| t < min_t) {
                 let keep = s.samples.partition_point(|&(t, _)| t < min_t);
                 s.samples.drain(..keep);
+                emptied |= s.samples.is_empty();
             }
+        }
+        if emptied {
+            self.series.retain(|s| !s.samples.is_empty());
+            self.index = self
+                .series
+                .iter()
+                .enumerate()
+                .map(|(i, s)| (s.labels.clone(), i))
+                .collect();
         }
     }
 
@@ -181,6 +194,30 @@ impl Storage {
 
     pub fn get(&self, idx: usize) -> &StoredSeries {
         &self.series[idx]
+    }
+}
+
+#[cfg(test)]
+mod retention_tests {
+    use super::*;
+
+    #[test]
+    fn series_that_age_out_are_forgotten_and_their_slots_reused() {
+        let mut s = Storage::with_retention(Retention {
+            max_age_ms: 10_000,
+            max_samples_per_series: 100,
+            max_series: 3,
+        });
+        let l = |i: usize| Labels::from_pairs(&[("__name__", "x"), ("instance", &i.to_string())]);
+        // A page every 20 s, each with its own instance: never more than the retention holds.
+        for i in 0..50 {
+            s.append(&l(i), i as i64 * 20_000, 1.0).expect("append within the series limit");
+        }
+        assert_eq!(s.series().len(), 1);
+        assert_eq!(s.series()[0].labels, l(49));
+        // The index still finds the survivor and appends go to it.
+        s.append(&l(49), 49 * 20_000 + 1, 2.0).expect("append");
+        assert_eq!(s.series()[0].samples.len(), 2);
     }
 }
 
@@ -323,7 +360,8 @@ mod tests {
         }
         assert_eq!(s.get(0).samples.len(), 5, "per-series cap");
         s.append(&b, 20_000, 1.0).expect("b");
-        assert!(s.get(0).samples.is_empty(), "aged out");
+        assert_eq!(s.series().len(), 1, "a aged out and was forgotten");
+        assert_eq!(s.get(0).labels, b);
         assert!(
             matches!(s.append(&a, 0, 1.0), Err(AppendError::OutOfBounds(0))),
             "older than retention"
@@ -333,11 +371,13 @@ mod tests {
             "out of order"
         );
         let c = Labels::from_pairs(&[("__name__", "up"), ("job", "c")]);
+        s.append(&c, 25_000, 1.0).expect("c takes a's place");
+        let d = Labels::from_pairs(&[("__name__", "up"), ("job", "d")]);
         assert!(matches!(
-            s.append(&c, 30_000, 1.0),
+            s.append(&d, 26_000, 1.0),
             Err(AppendError::TooManySeries(2))
         ));
-        let m = Matcher::new(MatchOp::Equal, "job", "b");
+        let m = Matcher::new(MatchOp::Equal, "job", "c");
         assert_eq!(s.select(&[vec![m]]), vec![1]);
     }
 
