@@ -15,7 +15,7 @@ use lookout_promql::{Engine, Labels, Storage};
 
 use lookout_promql::bench::STEP_MS;
 
-fn write_openmetrics(path: &Path, series: &[(Labels, Vec<(i64, f64)>)]) -> Result<()> {
+pub(crate) fn write_openmetrics(path: &Path, series: &[(Labels, Vec<(i64, f64)>)]) -> Result<()> {
     use std::io::Write;
     let mut f = std::io::BufWriter::new(std::fs::File::create(path)?);
     let mut last_name = String::new();
@@ -39,7 +39,7 @@ fn write_openmetrics(path: &Path, series: &[(Labels, Vec<(i64, f64)>)]) -> Resul
     Ok(())
 }
 
-fn get_json(url: &str) -> Result<serde_json::Value> {
+pub(crate) fn get_json(url: &str) -> Result<serde_json::Value> {
     let out = Command::new("curl")
         .args(["-sf", "--max-time", "120", url])
         .output()
@@ -50,7 +50,7 @@ fn get_json(url: &str) -> Result<serde_json::Value> {
     Ok(serde_json::from_slice(&out.stdout)?)
 }
 
-fn enc(q: &str) -> String {
+pub(crate) fn enc(q: &str) -> String {
     q.bytes()
         .map(|b| {
             if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) {
@@ -62,7 +62,7 @@ fn enc(q: &str) -> String {
         .collect()
 }
 
-fn median(mut v: Vec<f64>) -> f64 {
+pub(crate) fn median(mut v: Vec<f64>) -> f64 {
     v.sort_by(f64::total_cmp);
     v[v.len() / 2]
 }

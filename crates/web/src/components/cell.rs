@@ -85,6 +85,19 @@ pub fn parse_thresholds(text: &str, mode: ThresholdsMode) -> Result<Thresholds, 
     Ok(Thresholds { mode, steps })
 }
 
+/// Runs `f` after the next frame is painted (two animation frames: the first runs before
+/// the paint of the DOM changes made now).
+fn after_paint(f: impl FnOnce() + 'static) {
+    use wasm_bindgen::JsCast;
+    let Some(w) = web_sys::window() else { return };
+    let second = wasm_bindgen::closure::Closure::once_into_js(f);
+    let w2 = w.clone();
+    let first = wasm_bindgen::closure::Closure::once_into_js(move || {
+        let _ = w2.request_animation_frame(second.unchecked_ref());
+    });
+    let _ = w.request_animation_frame(first.unchecked_ref());
+}
+
 #[component]
 pub fn CellView(id: u64) -> impl IntoView {
     let ctx = use_notebook();
@@ -95,6 +108,12 @@ pub fn CellView(id: u64) -> impl IntoView {
     let run_tick = RwSignal::new(0u64);
     let seq = StoredValue::new(0u64);
     let panel_ref = NodeRef::<leptos::html::Div>::new();
+    // When the last run started (ms, `performance.now()`-like), and how long the query
+    // and the drawing took: shown under the panel, read by `cargo xtask notebook-bench`.
+    let started = StoredValue::new(0f64);
+    let query_ms = RwSignal::new(None::<f64>);
+    let drawn_ms = RwSignal::new(None::<f64>);
+    let draws = RwSignal::new(0u32);
     let run = Callback::new(move |_: ()| run_tick.update(|t| *t += 1));
     let datasource = Memo::new(move |_| cell.with(|c| c.as_ref().map(|c| c.datasource.clone())));
     Effect::new(move |_| {
@@ -115,13 +134,24 @@ pub fn CellView(id: u64) -> impl IntoView {
             .filter(|w| *w > 0);
         // The page's own store: scrape now, so the panel shows the latest predictions.
         page.state.with_value(|s| s.scrape(now_ms()));
+        let t0 = js_sys::Date::now();
+        started.set_value(t0);
         leptos::task::spawn_local(async move {
             let src = PageSource::new(&c.datasource, &store);
             let scrape = src.scrape_interval_ms();
             let result = run_cell(&src, &c, range, now_ms(), width, Some(scrape)).await;
             if seq.get_value() == n {
+                query_ms.set(Some(js_sys::Date::now() - t0));
+                drawn_ms.set(None);
                 data.set(Some(result));
                 running.set(false);
+                // The panel is drawn once this frame is painted.
+                after_paint(move || {
+                    if seq.get_value() == n {
+                        drawn_ms.set(Some(js_sys::Date::now() - started.get_value()));
+                        draws.update(|n| *n += 1);
+                    }
+                });
             }
         });
     });
@@ -333,6 +363,25 @@ pub fn CellView(id: u64) -> impl IntoView {
             <div class="panel" node_ref=panel_ref>
                 <PanelView cell=cell data=data />
             </div>
+            <p class="cell-footer"
+                data-query-ms=move || query_ms.get().map(|v| format!("{v:.1}")).unwrap_or_default()
+                data-drawn-ms=move || drawn_ms.get().map(|v| format!("{v:.1}")).unwrap_or_default()
+                data-runs=move || draws.get().to_string()>
+                {move || data.with(|d| {
+                    let d = d.as_ref()?;
+                    let (series, points) = d.frame.as_ref().map_or((0, 0), |f| {
+                        (f.series.len(), f.series.iter().map(|s| s.values.iter().filter(|v| v.is_some()).count()).sum())
+                    });
+                    let instant = d.instant.as_ref().map_or(0, |i| i.series.len());
+                    Some(format!(
+                        "{} series · {points} points{} · query {} · drawn {}",
+                        series + instant,
+                        if instant > 0 { format!(" · {instant} instant values") } else { String::new() },
+                        query_ms.get().map(|v| format!("{v:.0} ms")).unwrap_or_else(|| "–".into()),
+                        drawn_ms.get().map(|v| format!("{v:.0} ms")).unwrap_or_else(|| "…".into()),
+                    ))
+                })}
+            </p>
         </article>
     }
 }
