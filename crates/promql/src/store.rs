@@ -211,7 +211,8 @@ mod retention_tests {
         let l = |i: usize| Labels::from_pairs(&[("__name__", "x"), ("instance", &i.to_string())]);
         // A page every 20 s, each with its own instance: never more than the retention holds.
         for i in 0..50 {
-            s.append(&l(i), i as i64 * 20_000, 1.0).expect("append within the series limit");
+            s.append(&l(i), i as i64 * 20_000, 1.0)
+                .expect("append within the series limit");
         }
         assert_eq!(s.series().len(), 1);
         assert_eq!(s.series()[0].labels, l(49));
