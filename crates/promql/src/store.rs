@@ -197,6 +197,99 @@ impl Storage {
     }
 }
 
+impl Storage {
+    /// Every sample from `since_ms` on, as OpenMetrics text with timestamps (the form
+    /// `promtool tsdb create-blocks-from openmetrics` and `lookout serve --backfill` read):
+    /// how one store hands its history to another (the page to its notebook module).
+    /// Staleness markers are left out.
+    pub fn dump_openmetrics(&self, since_ms: i64) -> String {
+        let mut out = String::new();
+        for s in &self.series {
+            let name = s.labels.name().unwrap_or("");
+            let labels: Vec<String> = s
+                .labels
+                .iter()
+                .filter(|(k, _)| *k != METRIC_NAME)
+                .map(|(k, v)| format!("{k}=\"{}\"", escape_label_value(v)))
+                .collect();
+            let labels = labels.join(",");
+            let first = s.samples.partition_point(|&(t, _)| t < since_ms);
+            for &(t, v) in &s.samples[first..] {
+                if is_stale(v) {
+                    continue;
+                }
+                let sign = if t < 0 { "-" } else { "" };
+                let abs = t.unsigned_abs();
+                out.push_str(&format!(
+                    "{name}{{{labels}}} {} {sign}{}.{:03}\n",
+                    crate::value::format_value(v),
+                    abs / 1000,
+                    abs % 1000
+                ));
+            }
+        }
+        out.push_str("# EOF\n");
+        out
+    }
+}
+
+/// A label value as the exposition formats write it (`\\`, `\"`, `\n` escaped).
+pub fn escape_label_value(v: &str) -> String {
+    let mut out = String::with_capacity(v.len());
+    for c in v.chars() {
+        match c {
+            '\\' => out.push_str("\\\\"),
+            '"' => out.push_str("\\\""),
+            '\n' => out.push_str("\\n"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod dump_tests {
+    use super::*;
+
+    #[test]
+    fn a_dump_reads_back_as_the_same_samples() {
+        let mut s = Storage::new();
+        let odd = Labels::from_pairs(&[("__name__", "x"), ("v", "a \"q\" \\ b\nc")]);
+        let plain = Labels::from_pairs(&[("__name__", "up")]);
+        for t in [1_000, 2_500, 4_000] {
+            s.append(&odd, t, t as f64 / 3.0).expect("append");
+        }
+        s.append(&plain, 4_000, f64::INFINITY).expect("append");
+        s.append(&plain, 5_000, stale_nan()).expect("append");
+        let text = s.dump_openmetrics(2_000);
+        let mut back = Storage::new();
+        for line in text.lines().filter(|l| !l.starts_with('#')) {
+            let (labels, rest) = split_series(line).expect("series");
+            let mut f = rest.split_whitespace();
+            let v = parse_float(f.next().expect("value")).expect("float");
+            let t: f64 = f.next().expect("timestamp").parse().expect("secs");
+            back.append(&labels, (t * 1000.0).round() as i64, v)
+                .expect("append");
+        }
+        let idx = back.select(&[vec![Matcher::new(
+            promql_parser::label::MatchOp::Equal,
+            "__name__",
+            "x",
+        )]]);
+        let got = &back.get(idx[0]);
+        assert_eq!(got.labels, odd);
+        assert_eq!(
+            got.samples,
+            vec![(2_500, 2_500.0 / 3.0), (4_000, 4_000.0 / 3.0)]
+        );
+        assert_eq!(
+            back.num_samples(),
+            3,
+            "the stale marker is left out: {text}"
+        );
+    }
+}
+
 #[cfg(test)]
 mod retention_tests {
     use super::*;

@@ -2,7 +2,8 @@
 //! over `lookout-model`, compact 4/8-bit weights, the CPU plan's wasm SIMD kernels, or WebGPU
 //! through the separately loaded `lookout-webgpu` module, see `gpu.rs`), record every
 //! prediction in the page's own metrics, scrape them into the embedded PromQL store, push them
-//! through the server's same-origin proxy, and write PromQL about them in the notebook.
+//! through the server's same-origin proxy, and write PromQL about them in the notebook (its
+//! own wasm module, `crates/notebook`, loaded when first opened: `notebook_host.rs`).
 //!
 //! Components, one per file in `components/`; shared state in `ctx.rs` (leptos context);
 //! the non-drawing state in `state.rs`; browser glue in `platform.rs`.
@@ -14,7 +15,7 @@ use wasm_bindgen::JsCast;
 
 use crate::components::classify::Classify;
 use crate::components::live::LiveView;
-use crate::components::notebook::NotebookView;
+use crate::components::notebook_host::NotebookHost;
 use crate::ctx::PageCtx;
 use crate::state::PageState;
 
@@ -85,7 +86,7 @@ fn App() -> impl IntoView {
         </main>
         <Show when=move || notebook_opened.get()>
             <div style:display=move || if tab.get() == Tab::Notebook { "block" } else { "none" }>
-                <NotebookView />
+                <NotebookHost />
             </div>
         </Show>
     }

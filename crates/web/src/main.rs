@@ -8,11 +8,7 @@ mod ctx;
 #[cfg(target_arch = "wasm32")]
 mod gpu;
 #[cfg(target_arch = "wasm32")]
-mod notebook_js;
-#[cfg(target_arch = "wasm32")]
 mod platform;
-#[cfg(target_arch = "wasm32")]
-mod sources;
 #[cfg(target_arch = "wasm32")]
 mod state;
 

@@ -4,7 +4,6 @@
 use std::cell::RefCell;
 use std::rc::Rc;
 
-use lookout_datasource::EmbeddedStore;
 use lookout_metrics::fetch::FetchTransport;
 use lookout_metrics::push::{PushConfig, Pusher};
 use lookout_metrics::{Format, Runtime};
@@ -44,9 +43,8 @@ pub struct Live {
 
 pub struct PageState {
     pub service: Service,
-    /// The page's metrics store: scraped from the page's own metrics, queried by the live
-    /// view and by the notebook's "This page" source.
-    pub store: Rc<RefCell<EmbeddedStore>>,
+    /// The page's metrics store, scraped from the page's own metrics, for the live view.
+    store: RefCell<Storage>,
     scraper: RefCell<Scraper>,
     engine: Engine,
     /// `None` while a push is in flight.
@@ -61,7 +59,7 @@ impl PageState {
         let service = Service::new(classifier, Runtime::BrowserCpu, instance.clone());
         Ok(Self {
             service,
-            store: Rc::new(RefCell::new(EmbeddedStore::new(Storage::new()))),
+            store: RefCell::new(Storage::new()),
             scraper: RefCell::new(Scraper::new(
                 2_000,
                 &[("job", "lookout"), ("instance", &instance)],
@@ -85,8 +83,17 @@ impl PageState {
         }
         let text = self.service.metrics().encode(Format::Text);
         if let Ok(mut store) = self.store.try_borrow_mut() {
-            let _ = store.scrape(&mut scraper, &text, now);
+            let _ = scraper.scrape(&mut store, &text, now);
         }
+    }
+
+    /// The store's samples from `since_ms` on (OpenMetrics with timestamps), for the
+    /// notebook module to start from the page's history.
+    pub fn history(&self, since_ms: i64) -> String {
+        self.store
+            .try_borrow()
+            .map(|s| s.dump_openmetrics(since_ms))
+            .unwrap_or_default()
     }
 
     /// One image on wasm CPU, or on WebGPU when `gpu` names the ready adapter: decoding,
@@ -146,7 +153,7 @@ impl PageState {
         let metrics = self.service.metrics();
         self.scrape(now);
         let store = self.store.borrow();
-        let storage = &store.storage;
+        let storage = &*store;
         let by = |label: &str| -> Vec<(String, f64)> {
             let q = format!("sort_desc(sum by ({label}) (prediction_value_total) > 0)");
             match self.engine.instant_query(storage, &q, now) {

@@ -217,7 +217,14 @@ fn test(root: &Path, extra: &[String]) -> Result<()> {
             .current_dir(root)
             .env("CARGO_TARGET_DIR", wasm_target_dir(root))
             .args(["clippy", "--profile", "wasm", "--locked"])
-            .args(["-p", "lookout-edge", "-p", "lookout-web"])
+            .args([
+                "-p",
+                "lookout-edge",
+                "-p",
+                "lookout-web",
+                "-p",
+                "lookout-notebook",
+            ])
             .args(["--target", "wasm32-unknown-unknown", "--", "-D", "warnings"]),
     )?;
     // The WebGPU module (its own feature set) and the metrics' browser tests, linted apart
@@ -461,12 +468,12 @@ fn web_build(root: &Path) -> Result<()> {
     let first = page_bench::sizes(&root.join("dist"), code)?;
     let gpu = page_bench::sizes(&root.join("dist/webgpu"), code)?;
     let notebook = page_bench::sizes(&root.join("dist/notebook"), |n| {
-        n.ends_with(".js") || n.ends_with(".css")
+        n.ends_with(".wasm") || n.ends_with(".js") || n.ends_with(".css")
     })?;
     eprintln!(
         "xtask: page wasm + js before the first prediction: {first} bytes gzipped; \
-         WebGPU module (loaded when used): {gpu} bytes gzipped; notebook editor and \
-         charts (loaded when the notebook opens): {notebook} bytes gzipped"
+         WebGPU module (loaded when used): {gpu} bytes gzipped; notebook module, \
+         editor and charts (loaded when the notebook opens): {notebook} bytes gzipped"
     );
     Ok(())
 }

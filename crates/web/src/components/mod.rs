@@ -1,9 +1,5 @@
 //! The page's components, one per file.
 
-pub mod cell;
 pub mod classify;
 pub mod live;
-pub mod notebook;
-pub mod panel;
-pub mod target_editor;
-pub mod time_picker;
+pub mod notebook_host;

@@ -1,7 +1,7 @@
 //! The notebook's JavaScript half (`web/notebook`: CodeMirror 6 + codemirror-promql 0.42 for
-//! the editor, uPlot for charts, bundled by esbuild), loaded on first use so the first
-//! prediction never waits for it: Trunk's post-build hook (`web/build-notebook.sh`) writes
-//! the bundle to `notebook/notebook.js` beside the page.
+//! the editor, uPlot for charts, bundled by esbuild), imported when the notebook mounts:
+//! Trunk's post-build hook (`web/build-notebook.sh`) writes the bundle to
+//! `notebook/notebook.js` beside the page.
 
 use wasm_bindgen::prelude::*;
 

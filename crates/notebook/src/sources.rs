@@ -67,11 +67,11 @@ impl PageSource {
         }
     }
 
-    /// The scrape interval behind the source, for `$__rate_interval` (the page scrapes
-    /// every 2 s, the server every 5 s; a remote's is Prometheus' default, 15 s).
+    /// The scrape interval behind the source, for `$__rate_interval` (the page is scraped
+    /// every 2 s, the server scrapes every 5 s; a remote's is Prometheus' default, 15 s).
     pub fn scrape_interval_ms(&self) -> i64 {
         match self {
-            PageSource::Page(_) => 2_000,
+            PageSource::Page(_) => crate::page_feed::SCRAPE_INTERVAL_MS,
             PageSource::Remote(r) if r.base() == origin() => 5_000,
             PageSource::Remote(_) => 15_000,
         }

@@ -9,8 +9,8 @@ use wasm_bindgen::JsValue;
 use wasm_bindgen::prelude::Closure;
 
 use crate::components::notebook::use_notebook;
-use crate::ctx::use_page;
 use crate::notebook_js::{self, Editor, object, strings};
+use crate::page_feed::use_feed;
 use crate::sources::PageSource;
 
 /// A completion request's answer as a JS value (JSON through `JSON.parse`, no hand-built
@@ -51,8 +51,8 @@ use wasm_bindgen::JsCast;
 /// codemirror-promql's client, over the cell's data source (looked up at each request, so a
 /// source switch applies at once).
 fn completion_client(source: impl Fn() -> DataSourceRef + Copy + 'static) -> JsValue {
-    let page = use_page();
-    let store = page.state.with_value(|s| s.store.clone());
+    let feed = use_feed();
+    let store = feed.0.with_value(|f| f.store.clone());
     let src = move || PageSource::new(&source(), &store);
     let promise = |fut: std::pin::Pin<Box<dyn std::future::Future<Output = JsValue>>>| {
         wasm_bindgen_futures::future_to_promise(async move { Ok(fut.await) }).into()

@@ -9,6 +9,7 @@ use lookout_dashboard::time::{TimeRange, parse_refresh};
 use crate::components::cell::CellView;
 use crate::components::time_picker::TimePicker;
 use crate::notebook_js;
+use crate::page_feed::{FeedCtx, PageFeed, SCRAPE_INTERVAL_MS};
 use crate::platform::now_ms;
 
 const STORAGE_KEY: &str = "lookout.notebook";
@@ -159,6 +160,15 @@ pub fn NotebookView() -> impl IntoView {
         status: RwSignal::new(load_error),
     };
     provide_context(ctx);
+    let feed = FeedCtx(StoredValue::new_local(std::rc::Rc::new(PageFeed::new(
+        now_ms(),
+    ))));
+    provide_context(feed);
+    feed.0.with_value(|f| f.scrape(now_ms()));
+    set_interval(
+        move || feed.0.with_value(|f| f.scrape(now_ms())),
+        std::time::Duration::from_millis(SCRAPE_INTERVAL_MS as u64),
+    );
     ctx.refresh();
     leptos::task::spawn_local(async move {
         let r = notebook_js::load().await;

@@ -12,7 +12,7 @@ use lookout_datasource::{Credentials, Secret};
 use crate::components::notebook::use_notebook;
 use crate::components::panel::PanelView;
 use crate::components::target_editor::TargetEditor;
-use crate::ctx::use_page;
+use crate::page_feed::use_feed;
 use crate::platform::now_ms;
 use crate::sources::{PageSource, has_credentials, set_credentials};
 
@@ -101,7 +101,7 @@ fn after_paint(f: impl FnOnce() + 'static) {
 #[component]
 pub fn CellView(id: u64) -> impl IntoView {
     let ctx = use_notebook();
-    let page = use_page();
+    let feed = use_feed();
     let cell = Memo::new(move |_| ctx.doc.with(|d| d.cell(id).cloned()));
     let data = RwSignal::new(None::<CellData>);
     let running = RwSignal::new(false);
@@ -124,7 +124,7 @@ pub fn CellView(id: u64) -> impl IntoView {
             return;
         };
         let range = ctx.range.get_untracked();
-        let store = page.state.with_value(|s| s.store.clone());
+        let store = feed.0.with_value(|f| f.store.clone());
         let n = seq.get_value() + 1;
         seq.set_value(n);
         running.set(true);
@@ -132,8 +132,8 @@ pub fn CellView(id: u64) -> impl IntoView {
             .get_untracked()
             .map(|e| e.client_width().max(0) as u32)
             .filter(|w| *w > 0);
-        // The page's own store: scrape now, so the panel shows the latest predictions.
-        page.state.with_value(|s| s.scrape(now_ms()));
+        // The page's own metrics: scrape when due, so the panel shows the latest ones.
+        feed.0.with_value(|f| f.scrape(now_ms()));
         let t0 = js_sys::Date::now();
         started.set_value(t0);
         leptos::task::spawn_local(async move {
