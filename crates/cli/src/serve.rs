@@ -50,6 +50,10 @@ pub struct ServeArgs {
     /// query store.
     #[arg(long, default_value_t = 5.0)]
     scrape_interval: f64,
+    /// Seconds: the step of a subquery that names none (Prometheus' global
+    /// `evaluation_interval`).
+    #[arg(long, default_value_t = 60.0)]
+    evaluation_interval: f64,
     /// How long the query store keeps samples, in hours.
     #[arg(long, default_value_t = 24.0)]
     retention_hours: f64,
@@ -113,6 +117,9 @@ pub fn run(args: ServeArgs) -> Result<()> {
         auth_token,
         prometheus: args.prometheus.clone(),
         scrape_interval: Duration::from_secs_f64(args.scrape_interval.max(0.1)),
+        evaluation_interval: Duration::from_secs_f64(
+            args.evaluation_interval.clamp(0.001, 86_400.0),
+        ),
         ..ServerConfig::new(args.addr)
     };
     let rt = tokio::runtime::Builder::new_multi_thread()

@@ -55,6 +55,8 @@ pub struct ServerConfig {
     pub prometheus: Option<String>,
     /// How often the server scrapes itself (and the Pushgateway) into its store.
     pub scrape_interval: Duration,
+    /// Prometheus' global `evaluation_interval`: the step of a subquery that names none.
+    pub evaluation_interval: Duration,
 }
 
 impl ServerConfig {
@@ -70,6 +72,7 @@ impl ServerConfig {
             auth_token: None,
             prometheus: None,
             scrape_interval: Duration::from_secs(5),
+            evaluation_interval: Duration::from_secs(60),
         }
     }
 }
@@ -260,7 +263,10 @@ pub async fn serve(
         http: http.clone(),
         backend,
         store,
-        engine: lookout_promql::Engine::default(),
+        engine: lookout_promql::Engine {
+            default_subquery_step_ms: (config.evaluation_interval.as_millis() as i64).max(1),
+            ..lookout_promql::Engine::default()
+        },
     });
     let policy = security::Policy {
         allowed_origin: config.cors_origin.clone(),
