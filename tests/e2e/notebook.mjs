@@ -162,6 +162,7 @@ try {
     }
     out.remotes[name] = {
       legend,
+      footer: await page.textContent(`${cell} .cell-footer`),
       errors: await page.$$eval(`${cell} .cell-error`, (els) => els.map((e) => e.textContent)),
     };
     await page.screenshot({ path: join(shots, `notebook-${name}.png`), fullPage: true });

@@ -123,7 +123,11 @@ pub fn CellView(id: u64) -> impl IntoView {
         let Some(c) = cell.get_untracked() else {
             return;
         };
-        let range = ctx.range.get_untracked();
+        // A relative range ("now-5m") is resolved at each run, as a refresh would.
+        let range = ctx
+            .doc
+            .with_untracked(|d| d.time.resolve(now_ms()).ok())
+            .unwrap_or_else(|| ctx.range.get_untracked());
         let store = feed.0.with_value(|f| f.store.clone());
         let n = seq.get_value() + 1;
         seq.set_value(n);
