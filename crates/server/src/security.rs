@@ -142,9 +142,12 @@ mod tests {
         h
     }
 
+    /// Request headers, the allowed origin, whether the request is refused.
+    type Case<'a> = (&'a [(&'static str, &'static str)], Option<&'a str>, bool);
+
     #[test]
     fn cross_site_decisions() {
-        let cases: &[(&[(&str, &str)], Option<&str>, bool)] = &[
+        let cases: &[Case] = &[
             (&[], None, false),
             (
                 &[
