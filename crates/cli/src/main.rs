@@ -302,25 +302,14 @@ fn promql_test(files: &[PathBuf]) -> Result<()> {
     for f in files {
         let text =
             std::fs::read_to_string(f).with_context(|| format!("reading {}", f.display()))?;
-        match lookout_promql::testlang::run(&text, &engine) {
-            Ok(report) => {
-                passed += report.passed;
-                failed += report.failures.len();
-                for fail in report.failures {
-                    println!(
-                        "{}:{}: {}\n  expected: {}\n  got:      {}",
-                        f.display(),
-                        fail.line,
-                        fail.query,
-                        fail.expected,
-                        fail.got
-                    );
-                }
-            }
-            Err(e) => {
-                failed += 1;
-                println!("{}:{}: {}", f.display(), e.line, e.message);
-            }
+        let (p, n, messages) = lookout_promql::testlang::outcome(
+            &f.display().to_string(),
+            lookout_promql::testlang::run(&text, &engine),
+        );
+        passed += p;
+        failed += n;
+        for m in messages {
+            println!("{m}");
         }
     }
     println!("{passed} passed, {failed} failed");

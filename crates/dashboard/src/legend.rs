@@ -49,25 +49,12 @@ pub fn prometheus_name(labels: &Labels) -> String {
     let rest: Vec<String> = labels
         .iter()
         .filter(|(k, _)| *k != METRIC_NAME)
-        .map(|(k, v)| format!("{k}=\"{}\"", escape(v)))
+        .map(|(k, v)| format!("{k}=\"{}\"", lookout_promql::store::escape_label_value(v)))
         .collect();
     if !rest.is_empty() || out.is_empty() {
         out.push('{');
         out.push_str(&rest.join(", "));
         out.push('}');
-    }
-    out
-}
-
-fn escape(v: &str) -> String {
-    let mut out = String::with_capacity(v.len());
-    for c in v.chars() {
-        match c {
-            '\\' => out.push_str("\\\\"),
-            '"' => out.push_str("\\\""),
-            '\n' => out.push_str("\\n"),
-            c => out.push(c),
-        }
     }
     out
 }

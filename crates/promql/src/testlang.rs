@@ -359,6 +359,27 @@ fn compare(expected: &Expected, got: &Value, ordered: bool) -> Result<(), String
     }
 }
 
+/// One file's outcome as the runners print it: evals passed, evals failed, and a message
+/// per failure (`file:line: query`, expected, got; or the syntax error).
+pub fn outcome(file: &str, result: Result<Report, SyntaxError>) -> (usize, usize, Vec<String>) {
+    match result {
+        Ok(report) => {
+            let messages: Vec<String> = report
+                .failures
+                .iter()
+                .map(|f| {
+                    format!(
+                        "{file}:{}: {}\n  expected: {}\n  got:      {}",
+                        f.line, f.query, f.expected, f.got
+                    )
+                })
+                .collect();
+            (report.passed, messages.len(), messages)
+        }
+        Err(e) => (0, 1, vec![format!("{file}:{}: {}", e.line, e.message)]),
+    }
+}
+
 /// Runs a test file's commands against a fresh store.
 pub fn run(text: &str, engine: &Engine) -> Result<Report, SyntaxError> {
     let commands = parse(text)?;

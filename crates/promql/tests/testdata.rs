@@ -39,25 +39,12 @@ fn testdata_files_pass() {
     for f in &files {
         let text =
             std::fs::read_to_string(f).unwrap_or_else(|e| panic!("reading {}: {e}", f.display()));
-        match testlang::run(&text, &engine) {
-            Ok(report) => {
-                passed += report.passed;
-                failed += report.failures.len();
-                for fail in report.failures {
-                    println!(
-                        "{}:{}: {}\n  expected: {}\n  got:      {}",
-                        f.display(),
-                        fail.line,
-                        fail.query,
-                        fail.expected,
-                        fail.got
-                    );
-                }
-            }
-            Err(e) => {
-                failed += 1;
-                println!("{}:{}: {}", f.display(), e.line, e.message);
-            }
+        let (p, n, messages) =
+            testlang::outcome(&f.display().to_string(), testlang::run(&text, &engine));
+        passed += p;
+        failed += n;
+        for m in messages {
+            println!("{m}");
         }
     }
     println!(

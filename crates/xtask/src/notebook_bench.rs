@@ -8,13 +8,12 @@
 //! (`data-query-ms`, `data-drawn-ms` on its footer); median of RUNS (default 10).
 
 use std::path::Path;
-use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::process::Command;
 
 use anyhow::{Context, Result, bail};
 use lookout_promql::Labels;
 
-use crate::promql_bench::{enc, get_json, median, write_openmetrics};
+use crate::promql_bench::{BackfilledPrometheus, median, write_openmetrics};
 use crate::{Server, build_lookout, status, target_dir, web_build};
 
 const LABELS: [&str; 10] = [
@@ -88,57 +87,14 @@ pub fn run(root: &Path, extra: &[String]) -> Result<()> {
     let om = dir.join("data.om");
     eprintln!("notebook-bench: 100 counters × 6 h at 15 s, 1,000 gauges × 6 h at 1 m");
     write_openmetrics(&om, &data(t0))?;
-    let st = Command::new("promtool")
-        .args(["tsdb", "create-blocks-from", "openmetrics"])
-        .arg(&om)
-        .arg(dir.join("tsdb"))
-        .stdout(Stdio::null())
-        .status()
-        .context("promtool (apt-get install prometheus)")?;
-    if !st.success() {
-        bail!("promtool failed");
-    }
-    let cfg = dir.join("prometheus.yml");
-    std::fs::write(&cfg, "scrape_configs: []\n")?;
-    let port = std::net::TcpListener::bind("127.0.0.1:0")?
-        .local_addr()?
-        .port();
-    let mut prom = Command::new("prometheus")
-        .arg(format!("--config.file={}", cfg.display()))
-        .arg(format!(
-            "--storage.tsdb.path={}",
-            dir.join("tsdb").display()
-        ))
-        .arg(format!("--web.listen-address=127.0.0.1:{port}"))
-        .arg("--storage.tsdb.retention.time=30d")
-        .arg("--web.cors.origin=.*")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .context("starting prometheus")?;
+    let prom = BackfilledPrometheus::start(
+        &dir,
+        &om,
+        &["--web.cors.origin=.*"],
+        ("count(bench_gauge)", end, "1000"),
+    )?;
     let result = (|| -> Result<()> {
-        let prom_url = format!("http://127.0.0.1:{port}");
-        let start = Instant::now();
-        loop {
-            let n = get_json(&format!(
-                "{prom_url}/api/v1/query?query={}&time={}",
-                enc("count(bench_gauge)"),
-                end / 1000
-            ))
-            .ok()
-            .and_then(|v| {
-                v["data"]["result"][0]["value"][1]
-                    .as_str()
-                    .map(String::from)
-            });
-            if n.as_deref() == Some("1000") {
-                break;
-            }
-            if start.elapsed() > Duration::from_secs(120) {
-                bail!("Prometheus did not load the blocks");
-            }
-            std::thread::sleep(Duration::from_millis(500));
-        }
+        let prom_url = prom.url.clone();
         let mut server = Server::start(
             Command::new(&lookout)
                 .args(["serve", "--addr", "127.0.0.1:0", "--retention-hours", "48"])
@@ -197,7 +153,6 @@ pub fn run(root: &Path, extra: &[String]) -> Result<()> {
         }
         Ok(())
     })();
-    let _ = prom.kill();
-    let _ = prom.wait();
+    drop(prom);
     result
 }

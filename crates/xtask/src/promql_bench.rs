@@ -39,6 +39,91 @@ pub(crate) fn write_openmetrics(path: &Path, series: &[(Labels, Vec<(i64, f64)>)
     Ok(())
 }
 
+/// A real Prometheus 2.42 over data backfilled with `promtool tsdb create-blocks-from
+/// openmetrics`, on a free 127.0.0.1 port; killed on drop.
+pub(crate) struct BackfilledPrometheus {
+    child: std::process::Child,
+    pub url: String,
+}
+
+impl BackfilledPrometheus {
+    /// Backfills `om` into `dir/tsdb`, starts Prometheus on it with `flags`, and waits until
+    /// `ready = (query, at_ms, answer)` answers as expected (the blocks are loaded).
+    pub(crate) fn start(
+        dir: &Path,
+        om: &Path,
+        flags: &[&str],
+        ready: (&str, i64, &str),
+    ) -> Result<Self> {
+        eprintln!("xtask: promtool tsdb create-blocks-from openmetrics");
+        let st = Command::new("promtool")
+            .args(["tsdb", "create-blocks-from", "openmetrics"])
+            .arg(om)
+            .arg(dir.join("tsdb"))
+            .stdout(Stdio::null())
+            .status()
+            .context("promtool (apt-get install prometheus)")?;
+        if !st.success() {
+            bail!("promtool failed");
+        }
+        let cfg = dir.join("prometheus.yml");
+        std::fs::write(
+            &cfg,
+            "global:\n  evaluation_interval: 1m\nscrape_configs: []\n",
+        )?;
+        let port = std::net::TcpListener::bind("127.0.0.1:0")?
+            .local_addr()?
+            .port();
+        let child = Command::new("prometheus")
+            .arg(format!("--config.file={}", cfg.display()))
+            .arg(format!(
+                "--storage.tsdb.path={}",
+                dir.join("tsdb").display()
+            ))
+            .arg(format!("--web.listen-address=127.0.0.1:{port}"))
+            .arg("--storage.tsdb.retention.time=30d")
+            .args(flags)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .context("starting prometheus")?;
+        let prom = Self {
+            child,
+            url: format!("http://127.0.0.1:{port}"),
+        };
+        let (query, at_ms, want) = ready;
+        let start = Instant::now();
+        loop {
+            let got = get_json(&format!(
+                "{}/api/v1/query?query={}&time={}",
+                prom.url,
+                enc(query),
+                at_ms / 1000
+            ))
+            .ok()
+            .and_then(|v| {
+                v["data"]["result"][0]["value"][1]
+                    .as_str()
+                    .map(String::from)
+            });
+            if got.as_deref() == Some(want) {
+                return Ok(prom);
+            }
+            if start.elapsed() > Duration::from_secs(120) {
+                bail!("Prometheus did not load the blocks");
+            }
+            std::thread::sleep(Duration::from_millis(500));
+        }
+    }
+}
+
+impl Drop for BackfilledPrometheus {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
 pub(crate) fn get_json(url: &str) -> Result<serde_json::Value> {
     let out = Command::new("curl")
         .args(["-sf", "--max-time", "120", url])
@@ -123,60 +208,10 @@ pub fn run(root: &Path, target: &Path, wasm_target: &Path, hours: i64) -> Result
     std::fs::create_dir_all(&dir)?;
     let om = dir.join("data.om");
     write_openmetrics(&om, &data)?;
-    eprintln!("promql-bench: promtool tsdb create-blocks-from openmetrics");
-    let st = Command::new("promtool")
-        .args(["tsdb", "create-blocks-from", "openmetrics"])
-        .arg(&om)
-        .arg(dir.join("tsdb"))
-        .stdout(Stdio::null())
-        .status()
-        .context("promtool (apt-get install prometheus)")?;
-    if !st.success() {
-        bail!("promtool failed");
-    }
-    let cfg = dir.join("prometheus.yml");
-    std::fs::write(
-        &cfg,
-        "global:\n  evaluation_interval: 1m\nscrape_configs: []\n",
-    )?;
-    let port = std::net::TcpListener::bind("127.0.0.1:0")?
-        .local_addr()?
-        .port();
-    let mut prom = Command::new("prometheus")
-        .arg(format!("--config.file={}", cfg.display()))
-        .arg(format!(
-            "--storage.tsdb.path={}",
-            dir.join("tsdb").display()
-        ))
-        .arg(format!("--web.listen-address=127.0.0.1:{port}"))
-        .arg("--storage.tsdb.retention.time=30d")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .context("starting prometheus")?;
+    let prom =
+        BackfilledPrometheus::start(&dir, &om, &[], ("count(http_requests_total)", end, "600"))?;
     let result = (|| -> Result<()> {
-        let base = format!("http://127.0.0.1:{port}");
-        let start = Instant::now();
-        loop {
-            let ok = get_json(&format!(
-                "{base}/api/v1/query?query={}&time={}",
-                enc("count(http_requests_total)"),
-                end / 1000
-            ))
-            .ok()
-            .and_then(|v| {
-                v["data"]["result"][0]["value"][1]
-                    .as_str()
-                    .map(String::from)
-            });
-            if ok.as_deref() == Some("600") {
-                break;
-            }
-            if start.elapsed() > Duration::from_secs(120) {
-                bail!("Prometheus did not load the blocks");
-            }
-            std::thread::sleep(Duration::from_millis(500));
-        }
+        let base = prom.url.clone();
         let mut storage = Storage::new();
         for (l, pts) in &data {
             for &(t, v) in pts {
@@ -241,7 +276,6 @@ pub fn run(root: &Path, target: &Path, wasm_target: &Path, hours: i64) -> Result
         }
         Ok(())
     })();
-    let _ = prom.kill();
-    let _ = prom.wait();
+    drop(prom);
     result
 }
