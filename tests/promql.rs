@@ -768,7 +768,16 @@ fn server_api_agrees_with_prometheus() {
     );
     let om_arg = om.to_string_lossy().into_owned();
     let (_server, ours) =
-        lookout_tests::start_server(&["--backfill", &om_arg, "--scrape-interval", "1"]);
+        // Prometheus here evaluates every 1 s (start_prometheus): the step of a subquery
+        // that names none.
+        lookout_tests::start_server(&[
+            "--backfill",
+            &om_arg,
+            "--scrape-interval",
+            "1",
+            "--evaluation-interval",
+            "1",
+        ]);
     let target = ours.trim_start_matches("http://").to_string();
     let port = free_port();
     let _prom = start_prometheus(
