@@ -16,6 +16,8 @@ use crate::components::notebook::use_notebook;
 use crate::notebook_js::{self, Chart, object};
 
 const HEIGHT: u32 = 260;
+/// Most series a time series panel lists in its legend.
+const LEGEND_MAX: usize = 100;
 /// A qualitative palette (Grafana's classic series colours).
 const PALETTE: &[&str] = &[
     "#7EB26D", "#EAB839", "#6ED0E0", "#EF843C", "#E24D42", "#1F78C1", "#BA43A9", "#705DA0",
@@ -129,18 +131,19 @@ fn TimeSeriesChart(cell: Memo<Option<Cell>>, data: RwSignal<Option<CellData>>) -
         };
         let field = &c.panel.field;
         let times: Vec<f64> = frame.times_ms.iter().map(|t| *t as f64 / 1000.0).collect();
-        let series: Vec<serde_json::Value> = frame
-            .series
-            .iter()
-            .enumerate()
-            .map(|(i, s)| {
-                serde_json::json!({
-                    "label": s.name,
-                    "values": s.values,
-                    "color": PALETTE[i % PALETTE.len()],
-                })
-            })
-            .collect();
+        // Values as typed arrays (NaN = gap): no JSON for hundreds of thousands of points.
+        let series = js_sys::Array::new();
+        for (i, s) in frame.series.iter().enumerate() {
+            let values: Vec<f64> = s.values.iter().map(|v| v.unwrap_or(f64::NAN)).collect();
+            series.push(&object(&[
+                ("label", JsValue::from_str(&s.name)),
+                (
+                    "values",
+                    js_sys::Float64Array::from(values.as_slice()).into(),
+                ),
+                ("color", JsValue::from_str(PALETTE[i % PALETTE.len()])),
+            ]));
+        }
         let all: Vec<Option<f64>> = frame
             .series
             .iter()
@@ -177,8 +180,11 @@ fn TimeSeriesChart(cell: Memo<Option<Cell>>, data: RwSignal<Option<CellData>>) -
         let opts = object(&[
             ("width", JsValue::from(width_of(&el))),
             ("height", JsValue::from(HEIGHT)),
-            ("times", json_value(&times)),
-            ("series", json_value(&series)),
+            ("times", js_sys::Float64Array::from(times.as_slice()).into()),
+            ("series", series.into()),
+            // A legend of hundreds of rows costs more than the plot; above LEGEND_MAX
+            // series the tooltip names them.
+            ("legend", JsValue::from(frame.series.len() <= LEGEND_MAX)),
             ("format", formatter(field)),
             ("thresholds", json_value(&thresholds)),
             ("draw", JsValue::from_str(draw)),
