@@ -135,9 +135,27 @@ fn dpkg_installed(pkg: &str) -> bool {
         .unwrap_or(false)
 }
 
-/// Installs missing Debian packages (root, or through sudo).
+/// Installs missing Debian packages the tests need (root, or through sudo).
 fn setup() -> Result<()> {
-    let missing: Vec<&str> = APT_PACKAGES
+    apt_install(APT_PACKAGES)
+}
+
+/// Node and npm build the notebook's JavaScript (`web/notebook`, esbuild from npm): Debian's
+/// when the machine has none.
+fn ensure_node() -> Result<()> {
+    let have = Command::new("npm")
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if have {
+        return Ok(());
+    }
+    apt_install(&["nodejs", "npm"])
+}
+
+/// Installs the Debian packages of `packages` that are missing.
+fn apt_install(packages: &[&str]) -> Result<()> {
+    let missing: Vec<&str> = packages
         .iter()
         .copied()
         .filter(|p| !dpkg_installed(p))
@@ -449,6 +467,7 @@ fn ensure_edge_npm(edge: &Path) -> Result<()> {
 /// The page: `trunk build --release` (offline, the `wasm` profile) into dist/.
 fn web_build(root: &Path) -> Result<()> {
     ensure_wasm32(root)?;
+    ensure_node()?;
     ensure_tools(root, &[WASM_BINDGEN, TRUNK])?;
     let bin_dir = cargo_bin("trunk")
         .parent()
