@@ -28,6 +28,23 @@ fn native_label(sample: &str) -> &'static str {
         .label
 }
 
+/// Runs an e2e script with node; the one JSON object it prints.
+fn run_script(script: &std::path::Path, args: &[&std::ffi::OsStr]) -> serde_json::Value {
+    let out = Command::new("node")
+        .arg(script)
+        .args(args)
+        .output()
+        .expect("node");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    serde_json::from_str(stdout.trim()).unwrap_or_else(|e| {
+        panic!(
+            "no JSON from {} ({e}): {stdout}\n{}",
+            script.display(),
+            String::from_utf8_lossy(&out.stderr)
+        )
+    })
+}
+
 #[test]
 fn page_classifies_pushes_and_survives_bad_files() {
     let dist = tests_dir().join("../dist");
@@ -58,20 +75,14 @@ fn page_classifies_pushes_and_survives_bad_files() {
     )
     .expect("bomb");
     let shot = lookout_bin().with_file_name("e2e-page.png");
-    let out = Command::new("node")
-        .arg(e2e.join("page.mjs"))
-        .arg(format!("{base}/"))
-        .arg(&shot)
-        .arg(&bomb)
-        .output()
-        .expect("node");
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    let v: serde_json::Value = serde_json::from_str(stdout.trim()).unwrap_or_else(|e| {
-        panic!(
-            "no JSON from page.mjs ({e}): {stdout}\n{}",
-            String::from_utf8_lossy(&out.stderr)
-        )
-    });
+    let v = run_script(
+        &e2e.join("page.mjs"),
+        &[
+            format!("{base}/").as_ref(),
+            shot.as_os_str(),
+            bomb.as_os_str(),
+        ],
+    );
     println!("{v}");
     assert!(v.get("failure").is_none(), "{v}");
     assert_eq!(v["label"], native_label("0001_ship.jpg"), "{v}");
@@ -170,21 +181,15 @@ fn notebook_queries_and_draws_the_pages_metrics() {
     let _vm = start_victoria_metrics(vm_port, &dir, &scrape);
     let shots = lookout_bin().with_file_name("e2e-notebook");
     std::fs::create_dir_all(&shots).expect("screenshot dir");
-    let out = Command::new("node")
-        .arg(e2e.join("notebook.mjs"))
-        .arg(format!("{base}/"))
-        .arg(&shots)
-        .arg(format!("http://127.0.0.1:{prom_port}"))
-        .arg(format!("http://127.0.0.1:{vm_port}"))
-        .output()
-        .expect("node");
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    let v: serde_json::Value = serde_json::from_str(stdout.trim()).unwrap_or_else(|e| {
-        panic!(
-            "no JSON from notebook.mjs ({e}): {stdout}\n{}",
-            String::from_utf8_lossy(&out.stderr)
-        )
-    });
+    let v = run_script(
+        &e2e.join("notebook.mjs"),
+        &[
+            format!("{base}/").as_ref(),
+            shots.as_os_str(),
+            format!("http://127.0.0.1:{prom_port}").as_ref(),
+            format!("http://127.0.0.1:{vm_port}").as_ref(),
+        ],
+    );
     println!("{v}");
     assert!(v.get("failure").is_none(), "{v}");
     let list = |key: &str| -> Vec<String> {

@@ -89,7 +89,7 @@ pub fn run(args: ServeArgs) -> Result<()> {
         max_age_ms: (args.retention_hours.clamp(0.01, 24.0 * 365.0) * 3_600_000.0) as i64,
         ..lookout_promql::Retention::default()
     };
-    let (store, _) = query::new_store(retention);
+    let store = query::new_store(retention);
     if let Some(path) = &args.backfill {
         let text =
             std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;

@@ -9,10 +9,20 @@ use crate::model::PanelKind;
 /// table shows them all; a bar gauge would hide them in names); a string → table.
 pub fn default_kind(result: &QueryData) -> PanelKind {
     match result {
-        QueryData::Matrix(_) => PanelKind::TimeSeries,
-        QueryData::Scalar(_) => PanelKind::Stat,
-        QueryData::Vector(v) if v.len() <= 1 => PanelKind::Stat,
-        QueryData::Vector(_) | QueryData::String(_) => PanelKind::Table,
+        QueryData::Matrix(_) => kind_for(true, 0),
+        QueryData::Scalar(_) => kind_for(false, 1),
+        QueryData::Vector(v) => kind_for(false, v.len()),
+        QueryData::String(_) => PanelKind::Table,
+    }
+}
+
+/// The one rule: values over time → time series; at most one value → stat; several values
+/// → table.
+pub(crate) fn kind_for(over_time: bool, values: usize) -> PanelKind {
+    match (over_time, values) {
+        (true, _) => PanelKind::TimeSeries,
+        (false, 0 | 1) => PanelKind::Stat,
+        (false, _) => PanelKind::Table,
     }
 }
 

@@ -8,6 +8,7 @@ use lookout_promql::value::QueryData;
 use serde::{Deserialize, Serialize};
 
 use crate::interval::{self, IntervalInputs};
+use crate::kind::kind_for;
 use crate::model::{Cell, PanelKind};
 use crate::reduce::{Reducer, reduce};
 use crate::shape::{
@@ -237,13 +238,12 @@ pub async fn run_cell<S: QuerySource>(
     data
 }
 
-/// The panel a cell shows when it has not chosen one: from its data's shape (a frame → time
-/// series, one value → stat, several instant values → table).
+/// The panel a cell's data suggests (the rule of [`crate::default_kind`]): a frame → time
+/// series, one instant value → stat, several → table.
 pub fn suggested_kind(data: &CellData) -> PanelKind {
     match (&data.frame, &data.instant) {
-        (Some(f), _) if !f.series.is_empty() => PanelKind::TimeSeries,
-        (_, Some(i)) if i.series.len() <= 1 => PanelKind::Stat,
-        (_, Some(_)) => PanelKind::Table,
+        (Some(f), _) if !f.series.is_empty() => kind_for(true, f.series.len()),
+        (_, Some(i)) => kind_for(false, i.series.len()),
         _ => PanelKind::TimeSeries,
     }
 }

@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 use std::fmt;
 
 use lookout_promql::Labels;
-use lookout_promql::value::{ApiResponse, QueryData};
+use lookout_promql::value::QueryData;
 use serde::de::DeserializeOwned;
 
 use crate::metadata::MetricMetadata;
@@ -391,14 +391,6 @@ fn filter_params(filter: &SeriesFilter) -> Vec<(&'static str, String)> {
         out.push(("end", seconds(e)));
     }
     out
-}
-
-/// A whole API answer as the engine's types (for callers holding raw JSON).
-pub fn parse_query_answer(body: &[u8]) -> Result<ApiResponse, SourceError> {
-    serde_json::from_slice(body).map_err(|e| SourceError::Decode {
-        url: String::new(),
-        message: e.to_string(),
-    })
 }
 
 #[cfg(test)]

@@ -16,7 +16,7 @@ use axum::response::Response;
 use lookout_datasource::EmbeddedStore;
 use lookout_datasource::api::{self, Endpoint};
 use lookout_metrics::Format;
-use lookout_promql::{Engine, Scraper};
+use lookout_promql::Scraper;
 
 use crate::{AppState, json_response, read_limited};
 
@@ -156,12 +156,9 @@ async fn fetch_pushgateway(http: &reqwest::Client, base: &str) -> Option<String>
     String::from_utf8(bytes.to_vec()).ok()
 }
 
-/// A fresh store and the engine that answers over it.
-pub fn new_store(retention: lookout_promql::Retention) -> (SharedStore, Engine) {
-    (
-        Arc::new(RwLock::new(EmbeddedStore::new(
-            lookout_promql::Storage::with_retention(retention),
-        ))),
-        Engine::default(),
-    )
+/// A fresh store with this retention.
+pub fn new_store(retention: lookout_promql::Retention) -> SharedStore {
+    Arc::new(RwLock::new(EmbeddedStore::new(
+        lookout_promql::Storage::with_retention(retention),
+    )))
 }
