@@ -4,6 +4,9 @@
 //! Grafana's semantics wherever Grafana has them (each module names the Grafana source it
 //! follows):
 //!
+//! - [`document`]: the dashboard: a grid of panels, rows, variables, versioned JSON;
+//! - [`variables`]: template variables;
+//! - [`builtin`]: the dashboards Lookout ships (the seed's, model drift);
 //! - [`model`]: the notebook document (cells, targets, panels, field options, thresholds),
 //!   camelCase JSON with a schema version, no credentials;
 //! - [`time`]: time ranges (`now-6h`), presets, zoom out, refresh choices, Prometheus
@@ -28,6 +31,8 @@
     deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)
 )]
 
+pub mod builtin;
+pub mod document;
 pub mod heatmap;
 pub mod interval;
 pub mod kind;
@@ -40,7 +45,9 @@ pub mod table;
 pub mod thresholds;
 pub mod time;
 pub mod units;
+pub mod variables;
 
+pub use document::{DASHBOARD_SCHEMA, Dashboard, DashboardError, LayoutItem, Row};
 pub use heatmap::{Heatmap, HeatmapError, heatmaps};
 pub use interval::{IntervalError, IntervalInputs, IntervalVars, substitute};
 pub use kind::default_kind;
@@ -58,3 +65,4 @@ pub use shape::{
 pub use table::{Table, TableCell, TableError, table_from_instant};
 pub use time::{TimeError, TimeRange};
 pub use units::{FormattedValue, format_value};
+pub use variables::{Variable, VariableKind};

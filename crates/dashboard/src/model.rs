@@ -168,7 +168,7 @@ impl Notebook {
     }
 }
 
-fn check_remote_url(cell: u64, url: &str) -> Result<(), ModelError> {
+pub(crate) fn check_remote_url(cell: u64, url: &str) -> Result<(), ModelError> {
     let invalid = || ModelError::InvalidUrl {
         cell,
         url: url.to_string(),
@@ -207,6 +207,15 @@ pub struct Cell {
     pub targets: Vec<Target>,
     /// How the results are shown.
     pub panel: Panel,
+    /// A Grafana 7 legacy alert (`panel.alert`) imported with the panel, kept as Grafana wrote
+    /// it (the alerts evaluate it).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub alert: Option<serde_json::Value>,
+    /// What an imported Grafana panel carried that Lookout does not model (its `type` when
+    /// Lookout cannot draw it, `options`, `fieldConfig.overrides`, `transformations`, `links`,
+    /// …): written back on export, never dropped.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub grafana: Option<serde_json::Map<String, serde_json::Value>>,
 }
 
 impl Default for Cell {
@@ -218,6 +227,8 @@ impl Default for Cell {
             datasource: DataSourceRef::default(),
             targets: vec![Target::default()],
             panel: Panel::default(),
+            alert: None,
+            grafana: None,
         }
     }
 }
@@ -280,6 +291,13 @@ pub enum DataSourceRef {
     Remote {
         /// Base URL, e.g. `http://prometheus:9090`.
         url: String,
+    },
+    /// A dashboard panel: the dashboard's data source (in a notebook: the page).
+    Dashboard,
+    /// The data source a `datasource` template variable chose (`page`, `server` or a URL).
+    Variable {
+        /// The variable's name, without `$`.
+        name: String,
     },
 }
 
@@ -354,6 +372,9 @@ pub enum PanelKind {
     Table,
     /// Buckets over time (`heatmap`).
     Heatmap,
+    /// A Grafana panel type Lookout does not draw (text, piechart, plugins…): shown as a
+    /// placeholder, kept whole in [`Cell::grafana`] and written back on export.
+    Unsupported,
 }
 
 /// A panel's options.

@@ -55,7 +55,8 @@ pub enum PageSource {
 impl PageSource {
     pub fn new(r: &DataSourceRef, store: &Rc<RefCell<EmbeddedStore>>) -> Self {
         match r {
-            DataSourceRef::Page => {
+            // In a notebook a cell has no dashboard or variables: they read the page.
+            DataSourceRef::Page | DataSourceRef::Dashboard | DataSourceRef::Variable { .. } => {
                 PageSource::Page(Embedded::new(store.clone(), Engine::default(), "this page"))
             }
             DataSourceRef::Server => {

@@ -33,6 +33,7 @@ fn kind_id(k: PanelKind) -> &'static str {
         PanelKind::BarGauge => "bargauge",
         PanelKind::Table => "table",
         PanelKind::Heatmap => "heatmap",
+        PanelKind::Unsupported => "unsupported",
     }
 }
 

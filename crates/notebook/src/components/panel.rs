@@ -86,6 +86,14 @@ pub fn PanelView(cell: Memo<Option<Cell>>, data: RwSignal<Option<CellData>>) -> 
             Some(PanelKind::Gauge) => view! { <Values cell=cell data=data style=ValueStyle::Gauge /> }.into_any(),
             Some(PanelKind::BarGauge) => view! { <Values cell=cell data=data style=ValueStyle::Bar /> }.into_any(),
             Some(PanelKind::Table) => view! { <TableView cell=cell data=data /> }.into_any(),
+            Some(PanelKind::Unsupported) => {
+                let kept = cell.with(|c| c.as_ref()
+                    .and_then(|c| c.grafana.as_ref())
+                    .and_then(|g| g.get("type"))
+                    .and_then(|t| t.as_str().map(str::to_string))
+                    .unwrap_or_else(|| "unknown".into()));
+                view! { <p class="unsupported">{format!("Lookout does not draw “{kept}” panels; the panel is kept as it was and exported back.")}</p> }.into_any()
+            }
         }}
     }
 }
