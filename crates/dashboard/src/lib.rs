@@ -5,7 +5,8 @@
 //! follows):
 //!
 //! - [`document`]: the dashboard: a grid of panels, rows, variables, versioned JSON;
-//! - [`variables`]: template variables;
+//! - [`variables`]: template variables: substitution (`$var`, `${var:format}`, …), options
+//!   from queries, custom lists and intervals, selection rules;
 //! - [`builtin`]: the dashboards Lookout ships (the seed's, model drift);
 //! - [`model`]: the notebook document (cells, targets, panels, field options, thresholds),
 //!   camelCase JSON with a schema version, no credentials;
@@ -65,4 +66,8 @@ pub use shape::{
 pub use table::{Table, TableCell, TableError, table_from_instant};
 pub use time::{TimeError, TimeRange};
 pub use units::{FormattedValue, format_value};
-pub use variables::{Variable, VariableKind};
+pub use variables::{
+    Resolution, ResolveContext, Variable, VariableError, VariableFormat, VariableKind,
+    VariableOption, apply_to_cell, resolve_all, resolve_options, substitute_variables,
+    unknown_variables, validate_selection,
+};
