@@ -462,6 +462,12 @@ impl Daemon {
 /// the first bytes of it, then reads the early answer (a client library would fail writing
 /// the rest once the server refuses). Returns the response head and body text.
 pub fn post_oversize(base: &str, declared: u64) -> (String, String) {
+    send_oversize(base, "POST", "/predict", declared)
+}
+
+/// [`post_oversize`] for any method and path: headers declaring `declared` bytes, the first
+/// bytes of a JSON body, then the early answer.
+pub fn send_oversize(base: &str, method: &str, path: &str, declared: u64) -> (String, String) {
     use std::io::{Read, Write};
     let addr = base.trim_start_matches("http://");
     let mut s = std::net::TcpStream::connect(addr).expect("connect");
@@ -469,7 +475,7 @@ pub fn post_oversize(base: &str, declared: u64) -> (String, String) {
         .expect("timeout");
     write!(
         s,
-        "POST /predict HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/json\r\nContent-Length: {declared}\r\n\r\n{{\"image\": \"AAAA"
+        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/json\r\nContent-Length: {declared}\r\n\r\n{{\"image\": \"AAAA"
     )
     .expect("send headers");
     let mut buf = Vec::new();

@@ -67,7 +67,18 @@ fn every_route_method_and_origin() {
     let pg_port = free_port();
     let _pg = start_pushgateway(pg_port);
     let pg = format!("http://127.0.0.1:{pg_port}");
-    let (_server, base) = start_server(&["--pushgateway", &pg, "--push-interval", "3600"]);
+    let data = TempDir::new("security-data");
+    let data_dir = data.0.to_string_lossy().into_owned();
+    let (_server, base) = start_server(&[
+        "--pushgateway",
+        &pg,
+        "--push-interval",
+        "3600",
+        "--data-dir",
+        &data_dir,
+    ]);
+    let dashboard = r#"{"title": "t", "version": 0}"#;
+    let json = "application/json";
     let predict = format!(
         "{{\"image\": \"{}\", \"format\": \"JPEG\"}}",
         sample_b64("0001_ship.jpg")
@@ -225,6 +236,68 @@ fn every_route_method_and_origin() {
             evil,
             403,
         ),
+        // Dashboards: saved and deleted by the page's origin and non-browsers only.
+        ("GET", "/api/dashboards", "", text, evil, 200),
+        (
+            "PUT",
+            "/api/dashboards/mine",
+            dashboard,
+            json,
+            From::SameOrigin,
+            200,
+        ),
+        ("PUT", "/api/dashboards/evil", dashboard, json, evil, 403),
+        ("PUT", "/api/dashboards/evil", dashboard, text, evil, 403),
+        ("POST", "/api/dashboards/evil", "title=x", form, evil, 403),
+        ("DELETE", "/api/dashboards/mine", "", text, evil, 403),
+        (
+            "GET",
+            "/api/dashboards/mine",
+            "",
+            text,
+            From::SameOrigin,
+            200,
+        ),
+        (
+            "POST",
+            "/api/dashboards/mine",
+            dashboard,
+            json,
+            From::SameOrigin,
+            405,
+        ),
+        (
+            "DELETE",
+            "/api/dashboards/mine",
+            "",
+            text,
+            From::NoBrowser,
+            204,
+        ),
+        (
+            "GET",
+            "/api/dashboards/mine",
+            "",
+            text,
+            From::NoBrowser,
+            404,
+        ),
+        (
+            "PUT",
+            "/api/dashboards/..%2Fescape",
+            dashboard,
+            json,
+            From::NoBrowser,
+            400,
+        ),
+        (
+            "PUT",
+            "/api/dashboards/a.b",
+            dashboard,
+            json,
+            From::NoBrowser,
+            400,
+        ),
     ];
     let mut wrong = Vec::new();
     for (method, path, body, ct, from, want) in &cases {
@@ -244,6 +317,13 @@ fn every_route_method_and_origin() {
         }
     }
     assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+    // The refused saves wrote nothing; nothing escaped the folder.
+    let files: Vec<String> = std::fs::read_dir(data.0.join("dashboards"))
+        .expect("dashboards folder")
+        .filter_map(|e| e.ok().map(|e| e.file_name().to_string_lossy().into_owned()))
+        .collect();
+    assert_eq!(files, [".trash"], "{files:?}");
+    assert!(!data.0.join("escape.json").exists());
     // What reached the Pushgateway: the two allowed pushes, nothing else, nothing deleted.
     let pushed = groups(pg_port);
     for (instance, there) in [("a", true), ("b", true), ("c", false), ("d", false)] {
@@ -305,7 +385,8 @@ fn a_token_guards_the_apis_and_nothing_else() {
     let file = dir.0.join("token");
     std::fs::write(&file, "s3cret-token\n").expect("token file");
     let file = file.to_string_lossy().into_owned();
-    let (_server, base) = start_server(&["--auth-token-file", &file]);
+    let data_dir = dir.0.join("data").to_string_lossy().into_owned();
+    let (_server, base) = start_server(&["--auth-token-file", &file, "--data-dir", &data_dir]);
     let predict = format!(
         "{{\"image\": \"{}\", \"format\": \"JPEG\"}}",
         sample_b64("0000_cat.jpg")
@@ -324,6 +405,8 @@ fn a_token_guards_the_apis_and_nothing_else() {
         ("POST", "/predict", &predict, None, 401),
         ("POST", "/predict", &predict, Some("s3cret-token"), 200),
         ("PUT", "/pushgateway/metrics/job/x", PUSH, None, 401),
+        ("GET", "/api/dashboards", "", None, 401),
+        ("PUT", "/api/dashboards/x", "{}", None, 401),
         ("GET", "/metrics", "", None, 200),
         ("GET", "/healthz", "", None, 200),
     ];

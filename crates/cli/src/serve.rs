@@ -61,6 +61,10 @@ pub struct ServeArgs {
     /// store at start.
     #[arg(long)]
     backfill: Option<PathBuf>,
+    /// Folder for dashboards (`DIR/dashboards/<uid>.json`, plain files that belong in git);
+    /// default: the per-user data folder (`$XDG_DATA_HOME/lookout`, `~/.local/share/lookout`).
+    #[arg(long)]
+    data_dir: Option<PathBuf>,
 }
 
 fn token(args: &ServeArgs) -> Result<Option<String>> {
@@ -108,7 +112,15 @@ pub fn run(args: ServeArgs) -> Result<()> {
             args.addr
         );
     }
+    let data_dir = args
+        .data_dir
+        .clone()
+        .or_else(lookout_store::default_data_dir);
+    if data_dir.is_none() {
+        eprintln!("warning: no --data-dir and no home folder: dashboards are not kept");
+    }
     let config = ServerConfig {
+        data_dir: data_dir.clone(),
         pushgateway: args.pushgateway.clone(),
         push_interval: Duration::from_secs_f64(args.push_interval.max(0.1)),
         job: args.job.clone(),
@@ -139,6 +151,9 @@ pub fn run(args: ServeArgs) -> Result<()> {
                 "Lookout listening on http://{addr}/ (instance {instance}, backend {})",
                 backend.name()
             );
+            if let Some(dir) = &data_dir {
+                let _ = writeln!(out, "dashboards in {}", dir.join("dashboards").display());
+            }
             if let Some(pg) = &args.pushgateway {
                 let _ = writeln!(out, "pushing to {pg} every {}s", args.push_interval);
             }

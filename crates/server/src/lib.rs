@@ -8,6 +8,7 @@
 //! - `/api/v1/*` — Prometheus' query API over the server's own store ([`query`]): its own
 //!   metrics and the Pushgateway's, scraped every few seconds;
 //! - `/prometheus/api/v1/*` — same-origin proxy to a configured Prometheus-compatible API;
+//! - `/api/dashboards[/<uid>]` — dashboards kept as files in the data folder ([`dashboards`]);
 //! - everything else — the web page's built files, when a folder is given.
 //!
 //! With `cors_origin`, browsers on that origin (or any, with `*`) may call all of these from
@@ -31,6 +32,7 @@ use axum::routing::{any, get, post};
 use lookout_metrics::push::{PushConfig, PushRequest, PushStatus, Pusher, Transport};
 use lookout_service::{Service, ServiceError};
 
+pub mod dashboards;
 pub mod proxy;
 pub mod query;
 pub mod security;
@@ -57,6 +59,8 @@ pub struct ServerConfig {
     pub scrape_interval: Duration,
     /// Prometheus' global `evaluation_interval`: the step of a subquery that names none.
     pub evaluation_interval: Duration,
+    /// Where dashboards live (`DIR/dashboards/<uid>.json`); `None`: no dashboard API.
+    pub data_dir: Option<PathBuf>,
 }
 
 impl ServerConfig {
@@ -73,6 +77,7 @@ impl ServerConfig {
             prometheus: None,
             scrape_interval: Duration::from_secs(5),
             evaluation_interval: Duration::from_secs(60),
+            data_dir: None,
         }
     }
 }
@@ -86,6 +91,7 @@ pub(crate) struct AppState {
     backend: &'static str,
     store: SharedStore,
     engine: lookout_promql::Engine,
+    dashboards: Option<Arc<lookout_store::DashboardStore>>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -96,6 +102,8 @@ pub enum ServerError {
     Serve(std::io::Error),
     #[error("{0}")]
     Config(String),
+    #[error("data folder: {0}")]
+    DataDir(#[from] lookout_store::StoreError),
 }
 
 /// A random instance id, `native-xxxxxxxx`.
@@ -153,6 +161,8 @@ fn router(
         .route("/pushgateway/{*rest}", any(proxy::pushgateway))
         .route("/api/v1/{*rest}", any(query::api_v1))
         .route("/prometheus/api/v1/{*rest}", any(proxy::prometheus))
+        .route("/api/dashboards", get(dashboards::list))
+        .route("/api/dashboards/{uid}", any(dashboards::one))
         .with_state(state);
     if let Some(dir) = static_dir {
         app = app.fallback_service(tower_http::services::ServeDir::new(dir));
@@ -255,6 +265,12 @@ pub async fn serve(
     let service = Arc::new(service);
     let push_status = Arc::new(Mutex::new(PushStatus::default()));
     let http = reqwest::Client::new();
+    let dashboards = match &config.data_dir {
+        Some(dir) => Some(Arc::new(lookout_store::DashboardStore::open(
+            dir.join("dashboards"),
+        )?)),
+        None => None,
+    };
     let state = Arc::new(AppState {
         service: service.clone(),
         push_status: push_status.clone(),
@@ -267,6 +283,7 @@ pub async fn serve(
             default_subquery_step_ms: (config.evaluation_interval.as_millis() as i64).max(1),
             ..lookout_promql::Engine::default()
         },
+        dashboards,
     });
     let policy = security::Policy {
         allowed_origin: config.cors_origin.clone(),

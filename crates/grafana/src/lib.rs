@@ -1,0 +1,3 @@
+//! Grafana classic dashboard JSON in and out of Lookout's dashboard model (being written).
+
+#![forbid(unsafe_code)]
