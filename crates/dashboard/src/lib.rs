@@ -7,6 +7,7 @@
 //! - [`document`]: the dashboard: a grid of panels, rows, variables, versioned JSON;
 //! - [`variables`]: template variables: substitution (`$var`, `${var:format}`, …), options
 //!   from queries, custom lists and intervals, selection rules;
+//! - [`share`]: a dashboard or panel as a URL fragment;
 //! - [`builtin`]: the dashboards Lookout ships (the seed's, model drift);
 //! - [`model`]: the notebook document (cells, targets, panels, field options, thresholds),
 //!   camelCase JSON with a schema version, no credentials;
@@ -42,6 +43,7 @@ pub mod model;
 pub mod reduce;
 pub mod run;
 pub mod shape;
+pub mod share;
 pub mod table;
 pub mod thresholds;
 pub mod time;
