@@ -8,6 +8,7 @@
 //! - [`variables`]: template variables: substitution (`$var`, `${var:format}`, …), options
 //!   from queries, custom lists and intervals, selection rules;
 //! - [`share`]: a dashboard or panel as a URL fragment;
+//! - [`check`]: every query parses, every variable exists;
 //! - [`builtin`]: the dashboards Lookout ships (the seed's, model drift);
 //! - [`model`]: the notebook document (cells, targets, panels, field options, thresholds),
 //!   camelCase JSON with a schema version, no credentials;
@@ -34,6 +35,7 @@
 )]
 
 pub mod builtin;
+pub mod check;
 pub mod document;
 pub mod heatmap;
 pub mod interval;
