@@ -92,7 +92,6 @@ fn kill_9_during_a_burst_of_saves_loses_nothing() {
             let base = base.clone();
             let stop = stop.clone();
             let acked = acked.clone();
-            let body = body.clone();
             std::thread::spawn(move || {
                 let uid = format!("d{w}");
                 let mut version = 0;
@@ -281,4 +280,153 @@ fn bad_uids_and_bodies_are_refused() {
         .map(|e| e.file_name().to_string_lossy().into_owned())
         .collect();
     assert!(names.is_empty(), "{names:?}");
+}
+
+fn lookout(args: &[&str]) -> (bool, String, String) {
+    let out = std::process::Command::new(lookout_tests::lookout_bin())
+        .args(args)
+        .output()
+        .expect("run lookout");
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// `lookout dashboards import | export | check` on the real Grafana exports kept beside the
+/// importer (schema 14 to 39, legacy alerts), then the files served by `lookout serve`.
+#[test]
+fn the_cli_imports_exports_and_checks_real_grafana_exports() {
+    let exports = lookout_tests::tests_dir().join("../crates/grafana/testdata/grafana");
+    let mut files: Vec<String> = std::fs::read_dir(&exports)
+        .expect("testdata")
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|x| x == "json"))
+        .map(|p| p.to_string_lossy().into_owned())
+        .collect();
+    files.sort();
+    assert_eq!(files.len(), 5);
+    let dir = TempDir::new("dash-cli");
+    let out = dir.0.join("data/dashboards");
+    let out_s = out.to_string_lossy().into_owned();
+    let mut args = vec!["dashboards", "import"];
+    args.extend(files.iter().map(String::as_str));
+    args.extend(["-o", &out_s]);
+    let (ok, _, report) = lookout(&args);
+    assert!(ok, "{report}");
+    assert!(report.contains("imported 5 of 5"), "{report}");
+    assert!(
+        report.contains("legacy alerts (kept): \"region health alert\""),
+        "{report}"
+    );
+    assert!(report.contains("schemaVersion 14"), "{report}");
+    let written: Vec<std::path::PathBuf> = std::fs::read_dir(&out)
+        .expect("out")
+        .flatten()
+        .map(|e| e.path())
+        .collect();
+    assert_eq!(written.len(), 5, "{written:?}");
+    // Every file written is a Lookout dashboard that checks clean, and exports to Grafana
+    // JSON that imports back to the same dashboard.
+    let written_s: Vec<String> = written
+        .iter()
+        .map(|p| p.to_string_lossy().into_owned())
+        .collect();
+    let mut check = vec!["dashboards", "check"];
+    check.extend(written_s.iter().map(String::as_str));
+    let (ok, stdout, stderr) = lookout(&check);
+    assert!(ok, "{stdout}{stderr}");
+    assert_eq!(stdout.matches(": ok (").count(), 5, "{stdout}");
+    for file in &written_s {
+        let grafana = dir.0.join("export.json");
+        let g = grafana.to_string_lossy().into_owned();
+        let (ok, _, err) = lookout(&["dashboards", "export", "--grafana", file, "-o", &g]);
+        assert!(ok, "{err}");
+        let back = dir.0.join("back");
+        let b = back.to_string_lossy().into_owned();
+        let _ = std::fs::remove_dir_all(&back);
+        let (ok, _, err) = lookout(&["dashboards", "import", &g, "-o", &b]);
+        assert!(ok, "{err}");
+        let original: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(file).expect("read")).expect("json");
+        let name = std::path::Path::new(file).file_name().expect("name");
+        let again: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(back.join(name)).expect("same uid back"))
+                .expect("json");
+        assert_eq!(
+            original, again,
+            "{file}: import → export → import changed it"
+        );
+    }
+    // The folder is what `lookout serve --data-dir` serves.
+    let data = dir.0.join("data").to_string_lossy().into_owned();
+    let (_server, base) = start_server(&["--data-dir", &data]);
+    let (s, list) = get_json(&format!("{base}/api/dashboards"));
+    assert_eq!(s, 200);
+    let titles: Vec<&str> = list["dashboards"]
+        .as_array()
+        .map(|a| a.iter().filter_map(|e| e["title"].as_str()).collect())
+        .unwrap_or_default();
+    assert!(titles.contains(&"Node Exporter Full"), "{list}");
+}
+
+/// Bad input: one line naming the file, the others still imported, exit status 1.
+#[test]
+fn the_cli_refuses_bad_files_with_one_line_each() {
+    let dir = TempDir::new("dash-cli-bad");
+    let write = |name: &str, text: &str| {
+        let p = dir.0.join(name);
+        std::fs::write(&p, text).expect("write");
+        p.to_string_lossy().into_owned()
+    };
+    let truncated = write("truncated.json", "{\"title\": \"x\", \"panels\": [");
+    let deep = write(
+        "deep.json",
+        &format!(
+            "{{\"panels\":{}{}}}",
+            "[".repeat(100_000),
+            "]".repeat(100_000)
+        ),
+    );
+    let not_object = write("array.json", "[1, 2]");
+    let no_targets = write(
+        "no-targets.json",
+        r#"{"schemaVersion": 39, "title": "No targets", "panels": [{"type": "timeseries", "title": "t", "gridPos": {"x": 0, "y": 0, "w": 12, "h": 8}}]}"#,
+    );
+    let big = dir.0.join("big.json");
+    {
+        let f = std::fs::File::create(&big).expect("big");
+        f.set_len(50 << 20).expect("50 MB");
+    }
+    let big = big.to_string_lossy().into_owned();
+    let out = dir.0.join("out").to_string_lossy().into_owned();
+    let (ok, _, stderr) = lookout(&[
+        "dashboards",
+        "import",
+        &truncated,
+        &deep,
+        &not_object,
+        &big,
+        &no_targets,
+        "-o",
+        &out,
+    ]);
+    assert!(!ok);
+    let errors: Vec<&str> = stderr
+        .lines()
+        .filter(|l| l.starts_with("error: "))
+        .collect();
+    // One line per bad file, naming it, plus the summary line.
+    for name in ["truncated.json", "deep.json", "array.json", "big.json"] {
+        assert_eq!(
+            errors.iter().filter(|l| l.contains(name)).count(),
+            1,
+            "{name}: {stderr}"
+        );
+    }
+    assert!(stderr.contains("imported 1 of 5"), "{stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert!(dir.0.join("out/no-targets.json").exists());
 }

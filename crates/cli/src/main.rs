@@ -10,6 +10,7 @@ use lookout_model::eval::evaluate;
 use lookout_model::{Backend, Classifier, LABELS};
 
 mod bench;
+mod dashboards;
 mod serve;
 mod traffic;
 
@@ -104,6 +105,9 @@ enum Command {
     Serve(serve::ServeArgs),
     /// Send images to a /predict URL at a given rate and report.
     Traffic(traffic::TrafficArgs),
+    /// Dashboards as files: import Grafana or Lookout JSON, export Grafana JSON, check queries.
+    #[command(subcommand)]
+    Dashboards(dashboards::DashboardsCommand),
     /// Convert a weights file (e.g. a training checkpoint's model.bpk) to the shipped
     /// half-precision form.
     ExportWeights {
@@ -148,11 +152,21 @@ fn main() -> ExitCode {
     }
 }
 
+/// The error and its causes on one line; a cause its parent's message already ends with (an
+/// error that prints its source too) is not repeated.
 fn one_line(e: &anyhow::Error) -> String {
-    e.chain()
-        .map(|c| c.to_string())
-        .collect::<Vec<_>>()
-        .join(": ")
+    let mut out = String::new();
+    for c in e.chain() {
+        let c = c.to_string();
+        if out.ends_with(&c) {
+            continue;
+        }
+        if !out.is_empty() {
+            out.push_str(": ");
+        }
+        out.push_str(&c);
+    }
+    out
 }
 
 pub(crate) fn classifier(backend: Backend, weights: Option<&PathBuf>) -> Result<Classifier> {
@@ -263,6 +277,7 @@ fn run(command: Command) -> Result<()> {
         Command::Bench(args) => bench::run(args),
         Command::Serve(args) => serve::run(args),
         Command::Traffic(args) => traffic::run(args),
+        Command::Dashboards(command) => dashboards::run(command),
         Command::ExportWeights { weights, out } => {
             let mut model = lookout_model::Cnn::new(&lookout_model::Device::flex());
             lookout_model::weights::load_file(&mut model, &weights)?;
