@@ -279,3 +279,192 @@ fn notebook_queries_and_draws_the_pages_metrics() {
     }
     assert_eq!(v["page_errors"], serde_json::json!([]), "{v}");
 }
+
+/// Dashboards end to end (`tests/e2e/dashboards.mjs`) against `lookout serve --data-dir`: a
+/// first visit draws the seed's dashboard; create, add a panel, rename, reload; move and
+/// resize by dragging, reload; collapse a row; markup in titles and descriptions stays text;
+/// versions restore; a stale second tab gets the conflict prompt; saves reach the data dir,
+/// and an edit made while the server is stopped reaches it once it is started again on the
+/// same port. The script asks for the stop and the start on its stdout.
+#[test]
+fn dashboards_are_never_lost() {
+    use std::io::{BufRead, BufReader, Write};
+    use std::process::Stdio;
+
+    let dist = tests_dir().join("../dist");
+    assert!(
+        dist.join("notebook/notebook.js").exists(),
+        "cargo xtask test builds the page and its notebook bundle"
+    );
+    let data = TempDir::new("dashboards-data");
+    let port = free_port();
+    let base = format!("http://127.0.0.1:{port}");
+    let start = || {
+        let d = lookout_tests::Daemon::spawn(
+            "lookout serve",
+            Command::new(lookout_bin())
+                .args(["serve", "--addr", &format!("127.0.0.1:{port}")])
+                .arg("--static-dir")
+                .arg(&dist)
+                .arg("--data-dir")
+                .arg(&data.0)
+                .stdout(Stdio::null()),
+        );
+        wait_for("lookout serve", Duration::from_secs(60), || {
+            get(&format!("{base}/api/dashboards")).filter(|b| b.contains("dashboards"))
+        });
+        d
+    };
+    let file_title = |uid: &str| -> Option<String> {
+        let text =
+            std::fs::read_to_string(data.0.join("dashboards").join(format!("{uid}.json"))).ok()?;
+        let v: serde_json::Value = serde_json::from_str(&text).ok()?;
+        v["title"].as_str().map(str::to_string)
+    };
+    let mut server = Some(start());
+    let shots = lookout_bin().with_file_name("e2e-dashboards");
+    std::fs::create_dir_all(&shots).expect("screenshot dir");
+    let mut child = Command::new("node")
+        .arg(tests_dir().join("e2e/dashboards.mjs"))
+        .arg(format!("{base}/"))
+        .arg(&shots)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("node");
+    let mut to_script = child.stdin.take().expect("stdin");
+    let mut title_before_stop = None;
+    let mut result = None;
+    for line in BufReader::new(child.stdout.take().expect("stdout"))
+        .lines()
+        .map_while(Result::ok)
+    {
+        let Ok(v) = serde_json::from_str::<serde_json::Value>(line.trim()) else {
+            println!("script: {line}");
+            continue;
+        };
+        match v["event"].as_str() {
+            Some("stop") => {
+                // What the page saved is on disk, then the server goes away.
+                let uid = v["uid"].as_str().unwrap_or_default().to_string();
+                title_before_stop = Some(wait_for(
+                    "the dashboard's file",
+                    Duration::from_secs(20),
+                    || file_title(&uid),
+                ));
+                if let Some(s) = server.take() {
+                    s.stop();
+                }
+                writeln!(to_script, "stopped").expect("to script");
+            }
+            Some("start") => {
+                server = Some(start());
+                writeln!(to_script, "started").expect("to script");
+            }
+            _ => result = Some(v),
+        }
+    }
+    let _ = child.wait();
+    let v = result.expect("the script's result");
+    println!("{v}");
+    assert!(v.get("failure").is_none(), "{v}");
+    let strings = |key: &str| -> Vec<String> {
+        v[key]
+            .as_array()
+            .map(|a| {
+                a.iter()
+                    .filter_map(|x| x.as_str().map(str::to_string))
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    assert_eq!(
+        strings("seed_titles"),
+        [
+            "Current Predictions Per Second Per Class",
+            "Predictions Per Server Process",
+            "Predictions Made",
+            "Predictions By Label",
+            "P90 Model Inference Time"
+        ],
+        "{v}"
+    );
+    assert!(v["seed_canvases"].as_u64().unwrap_or(0) >= 3, "{v}");
+    assert!(!strings("seed_stats").is_empty(), "{v}");
+    let list = strings("list");
+    assert!(
+        list.iter().any(|u| u == "lookout-seed") && list.iter().any(|u| u == "lookout-drift"),
+        "{v}"
+    );
+    assert_eq!(strings("search"), ["lookout-drift"], "{v}");
+    assert!(
+        v["server_text"]
+            .as_str()
+            .unwrap_or("")
+            .contains("on the server"),
+        "{v}"
+    );
+    assert_eq!(strings("after_reload_panels"), ["Total predictions"], "{v}");
+    let moved = serde_json::json!({"x": 6, "y": 2, "w": 14, "h": 9});
+    assert_eq!(v["moved"], moved, "{v}");
+    assert_eq!(v["moved_after_reload"], moved, "{v}");
+    assert_eq!(v["panels_before_collapse"], 2, "{v}");
+    assert_eq!(
+        strings("panels_after_collapse"),
+        ["Total predictions"],
+        "{v}"
+    );
+    assert!(
+        strings("diff_added")
+            .iter()
+            .any(|l| l.contains("\"title\": \"V2 title\"")),
+        "{v}"
+    );
+    let versions = v["versions"].as_array().cloned().unwrap_or_default();
+    assert!(versions.len() >= 4, "{v}");
+    assert_eq!(
+        versions[0][1], "V1 title",
+        "restored as the newest version: {v}"
+    );
+    assert_eq!(versions[1][1], "V2 title", "{v}");
+    assert!(
+        v["conflict_text"]
+            .as_str()
+            .unwrap_or("")
+            .contains("another tab"),
+        "{v}"
+    );
+    assert_eq!(v["conflict_state"], "conflict", "{v}");
+    assert_eq!(
+        v["tab1_title_after"], "Edited in tab 1",
+        "not overwritten: {v}"
+    );
+    let xss = "<img src=x onerror=\"window.__pwned=1\">";
+    assert_eq!(strings("xss_panel_titles"), [xss], "{v}");
+    assert_eq!(v["xss_description"], xss, "{v}");
+    assert!(strings("xss_list").iter().any(|t| t == xss), "{v}");
+    assert_eq!(v["img_elements"], 0, "{v}");
+    assert_eq!(v["pwned"], "undefined", "{v}");
+    assert!(
+        !strings("after_delete")
+            .iter()
+            .any(|u| u.starts_with("img-src-x")),
+        "{v}"
+    );
+    assert_eq!(title_before_stop.as_deref(), Some("Edited in tab 1"), "{v}");
+    assert!(
+        v["pending_text"]
+            .as_str()
+            .unwrap_or("")
+            .contains("sync pending"),
+        "{v}"
+    );
+    wait_for(
+        "the edit made while away, on disk",
+        Duration::from_secs(20),
+        || (file_title("e2e-board").as_deref() == Some("Edited while away")).then_some(()),
+    );
+    assert_eq!(v["storage_error"], "", "{v}");
+    assert_eq!(v["dialogs"], serde_json::json!([]), "{v}");
+    assert_eq!(v["page_errors"], serde_json::json!([]), "{v}");
+}

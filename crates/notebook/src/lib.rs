@@ -1,16 +1,36 @@
-//! The page's PromQL notebook as its own wasm module, loaded the first time the notebook is
-//! opened (`notebook/` beside the page, built by `web/build-notebook.sh`), so the first
-//! prediction never waits for it. The page calls [`mount`] with the element to draw into.
+//! The page's PromQL notebook and dashboards as their own wasm module, loaded the first time
+//! the notebook is opened (`notebook/` beside the page, built by `web/build-notebook.sh`), so
+//! the first prediction never waits for it. The page calls `mount` with the element to draw
+//! into: a switch "Notebook | Dashboards" (`components/root.rs`).
 //!
-//! Components, one per file in `components/` (`notebook`, `time_picker`, `cell`,
-//! `target_editor`, `panel`), shared state through context; the data sources in
-//! `sources.rs`; the page's own metrics in `page_feed.rs` (scraped from the page module's
-//! exposition, as Prometheus scrapes a target); the editor and charts (JavaScript,
-//! `web/notebook`) bound in `notebook_js.rs`; browser glue in `platform.rs`. Everything that
-//! is not drawing lives in `lookout-dashboard` and `lookout-datasource`.
+//! Components, one per file in `components/` (`root`, `notebook`, `time_picker`, `cell`,
+//! `target_editor`, `panel`, `add_to_dashboard`; `dashboards`, `dashboard_list`,
+//! `dashboard`, `dashboard_grid`, `dashboard_row`, `dashboard_panel`, `panel_editor`,
+//! `versions`, `save_state`), shared state through context (`NotebookCtx`: the notebook's or
+//! an open dashboard's document; `DashStore`: every dashboard); running a cell in
+//! `cell_run.rs`; the data sources in `sources.rs`; the page's own metrics in `page_feed.rs`
+//! (scraped from the page module's exposition, as Prometheus scrapes a target); the editor
+//! and charts (JavaScript, `web/notebook`) bound in `notebook_js.rs`; browser glue in
+//! `platform.rs`. Everything that is not drawing lives in `lookout-dashboard` and
+//! `lookout-datasource`.
+//!
+//! Dashboards are never lost: `dash_store.rs` keeps them in memory, saves every change at once
+//! to IndexedDB (`storage.rs` over a small plain-JS module, `web/notebook/src/dashboard-store.js`,
+//! bundled into `notebook.js`: no web-sys IndexedDB bindings, no npm dependency), with the last
+//! 50 versions of each, and syncs them with `lookout serve --data-dir` (`server_api.rs`) when
+//! the page is served by it, retrying while the server is away. Local versions guard against
+//! two tabs overwriting each other (IndexedDB check-and-write in one transaction, plus a
+//! `BroadcastChannel`); the server's version guards the same across browsers (409). The
+//! versions panel's line diff is `diff.rs` (also built natively, for its tests).
+
+pub mod diff;
 
 #[cfg(target_arch = "wasm32")]
+mod cell_run;
+#[cfg(target_arch = "wasm32")]
 mod components;
+#[cfg(target_arch = "wasm32")]
+mod dash_store;
 #[cfg(target_arch = "wasm32")]
 mod notebook_js;
 #[cfg(target_arch = "wasm32")]
@@ -18,16 +38,20 @@ mod page_feed;
 #[cfg(target_arch = "wasm32")]
 mod platform;
 #[cfg(target_arch = "wasm32")]
+mod server_api;
+#[cfg(target_arch = "wasm32")]
 mod sources;
+#[cfg(target_arch = "wasm32")]
+mod storage;
 
 #[cfg(target_arch = "wasm32")]
 mod entry {
     use wasm_bindgen::prelude::*;
 
-    /// Draws the notebook into `parent` (once per page).
+    /// Draws the notebook and the dashboards into `parent` (once per page).
     #[wasm_bindgen]
     pub fn mount(parent: web_sys::HtmlElement) {
         console_error_panic_hook::set_once();
-        leptos::mount::mount_to(parent, crate::components::notebook::NotebookView).forget();
+        leptos::mount::mount_to(parent, crate::components::root::Root).forget();
     }
 }

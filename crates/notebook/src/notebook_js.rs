@@ -25,6 +25,15 @@ export function create_editor(parent, opts) { return mod.createEditor(parent, op
 export function create_time_series(parent, opts) { return mod.createTimeSeries(parent, opts); }
 export function create_heatmap(parent, opts) { return mod.createHeatmap(parent, opts); }
 export function create_sparkline(parent, opts) { return mod.createSparkline(parent, opts); }
+export function store_open() { return mod.storeOpen(); }
+export function store_list() { return mod.storeList(); }
+export function store_get(uid) { return mod.storeGet(uid); }
+export function store_save(rec, base) { return mod.storeSave(rec, base); }
+export function store_mark(uid, pending, sv) { return mod.storeMark(uid, pending, sv); }
+export function store_delete(uid) { return mod.storeDelete(uid); }
+export function store_versions(uid) { return mod.storeVersions(uid); }
+export function channel_post(msg) { return mod.channelPost(msg); }
+export function channel_listen(cb) { return mod.channelListen(cb); }
 "#)]
 extern "C" {
     #[wasm_bindgen(catch, js_name = load)]
@@ -43,6 +52,29 @@ extern "C" {
         parent: &web_sys::HtmlElement,
         opts: &JsValue,
     ) -> Result<Chart, JsValue>;
+
+    // The dashboards' IndexedDB store and tab channel (`web/notebook/src/dashboard-store.js`):
+    // every call resolves with a JSON string (or null) and rejects with a message string.
+    #[wasm_bindgen(catch)]
+    pub async fn store_open() -> Result<JsValue, JsValue>;
+    #[wasm_bindgen(catch)]
+    pub async fn store_list() -> Result<JsValue, JsValue>;
+    #[wasm_bindgen(catch)]
+    pub async fn store_get(uid: &str) -> Result<JsValue, JsValue>;
+    #[wasm_bindgen(catch)]
+    pub async fn store_save(record_json: &str, base: Option<f64>) -> Result<JsValue, JsValue>;
+    #[wasm_bindgen(catch)]
+    pub async fn store_mark(
+        uid: &str,
+        pending: Option<bool>,
+        server_version: Option<f64>,
+    ) -> Result<JsValue, JsValue>;
+    #[wasm_bindgen(catch)]
+    pub async fn store_delete(uid: &str) -> Result<JsValue, JsValue>;
+    #[wasm_bindgen(catch)]
+    pub async fn store_versions(uid: &str) -> Result<JsValue, JsValue>;
+    pub fn channel_post(msg: &str) -> bool;
+    pub fn channel_listen(cb: &JsValue) -> bool;
 
     /// A CodeMirror editor with PromQL completion and lint.
     pub type Editor;

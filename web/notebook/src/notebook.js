@@ -109,6 +109,7 @@ import { EqlSingle, Neq, EqlRegex, NeqRegex } from '@prometheus-io/lezer-promql'
 import uPlot from 'uplot';
 import uplotCss from 'uplot/dist/uPlot.min.css';
 import ownCss from './notebook.css';
+import { storeOpen as openStore } from './dashboard-store.js';
 
 // ---------------------------------------------------------------------------------------------
 // shared helpers
@@ -1125,4 +1126,17 @@ export function createHeatmap(parent, opts = {}) {
       root.remove();
     },
   };
+}
+
+// ---------------------------------------------------------------------------------------------
+// dashboards: browser storage (IndexedDB) and the tabs' channel, see dashboard-store.js
+
+export {
+  storeList, storeGet, storeSave, storeMark, storeDelete, storeVersions, channelPost, channelListen,
+} from './dashboard-store.js';
+
+/** Opens the dashboards' database (and adds the notebook's styles to the page). */
+export function storeOpen() {
+  injectStyles();
+  return openStore();
 }

@@ -17,7 +17,9 @@ if (/["']node:[a-z_]+["']|diagnostics_channel/.test(src)) fail('bundle imports a
 if (/^\s*import\s/m.test(src.slice(0, 200)) || /\bfrom\s*["'][^"'.]/.test(src)) fail('bundle has external imports');
 
 const mod = await import(bundle);
-const expected = ['createEditor', 'createTimeSeries', 'createHeatmap', 'createSparkline'];
+const expected = ['createEditor', 'createTimeSeries', 'createHeatmap', 'createSparkline',
+  'storeOpen', 'storeList', 'storeGet', 'storeSave', 'storeMark', 'storeDelete', 'storeVersions',
+  'channelPost', 'channelListen'];
 for (const name of expected) {
   if (typeof mod[name] !== 'function') fail(`export ${name} missing`);
 }

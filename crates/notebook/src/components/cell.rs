@@ -1,20 +1,19 @@
-//! One notebook cell: title, data source, queries (A, B, …), panel options, and the panel.
-//! It runs on Shift+Enter, on "Run", when its source changes and on every notebook refresh;
-//! a slower earlier run never overwrites a later one. Its errors stay in the cell.
+//! One notebook cell (or a dashboard panel in its editor): title, data source, queries (A, B,
+//! …), panel options, and the panel. It runs on Shift+Enter, on "Run", when its source changes
+//! and on every refresh (`cell_run.rs`). Its errors stay in the cell.
 
 use leptos::prelude::*;
+use lookout_dashboard::Reducer;
 use lookout_dashboard::model::{
     DataSourceRef, DrawStyle, PanelKind, ThresholdStep, Thresholds, ThresholdsMode,
 };
-use lookout_dashboard::{CellData, Reducer, run_cell};
 use lookout_datasource::{Credentials, Secret};
 
+use crate::cell_run::{CellRun, use_cell_run};
 use crate::components::notebook::use_notebook;
 use crate::components::panel::PanelView;
 use crate::components::target_editor::TargetEditor;
-use crate::page_feed::use_feed;
-use crate::platform::now_ms;
-use crate::sources::{PageSource, has_credentials, set_credentials};
+use crate::sources::{has_credentials, set_credentials};
 
 pub const KINDS: &[(PanelKind, &str)] = &[
     (PanelKind::TimeSeries, "Time series"),
@@ -86,80 +85,28 @@ pub fn parse_thresholds(text: &str, mode: ThresholdsMode) -> Result<Thresholds, 
     Ok(Thresholds { mode, steps })
 }
 
-/// Runs `f` after the next frame is painted (two animation frames: the first runs before
-/// the paint of the DOM changes made now).
-fn after_paint(f: impl FnOnce() + 'static) {
-    use wasm_bindgen::JsCast;
-    let Some(w) = web_sys::window() else { return };
-    let second = wasm_bindgen::closure::Closure::once_into_js(f);
-    let w2 = w.clone();
-    let first = wasm_bindgen::closure::Closure::once_into_js(move || {
-        let _ = w2.request_animation_frame(second.unchecked_ref());
-    });
-    let _ = w.request_animation_frame(first.unchecked_ref());
-}
-
 #[component]
-pub fn CellView(id: u64) -> impl IntoView {
+pub fn CellView(
+    id: u64,
+    /// Prefix of the element id (`{prefix}cell-{id}`), for a second view of the same id.
+    #[prop(optional)]
+    prefix: &'static str,
+    /// A dashboard's panel: offers "the dashboard's data source".
+    #[prop(optional)]
+    dashboard: bool,
+) -> impl IntoView {
     let ctx = use_notebook();
-    let feed = use_feed();
-    let cell = Memo::new(move |_| ctx.doc.with(|d| d.cell(id).cloned()));
-    let data = RwSignal::new(None::<CellData>);
-    let running = RwSignal::new(false);
-    let run_tick = RwSignal::new(0u64);
-    let seq = StoredValue::new(0u64);
-    let panel_ref = NodeRef::<leptos::html::Div>::new();
-    // When the last run started (ms, `performance.now()`-like), and how long the query
-    // and the drawing took: shown under the panel, read by `cargo xtask notebook-bench`.
-    let started = StoredValue::new(0f64);
-    let query_ms = RwSignal::new(None::<f64>);
-    let drawn_ms = RwSignal::new(None::<f64>);
-    let draws = RwSignal::new(0u32);
-    let run = Callback::new(move |_: ()| run_tick.update(|t| *t += 1));
+    let CellRun {
+        cell,
+        data,
+        running,
+        run,
+        panel_ref,
+        query_ms,
+        drawn_ms,
+        draws,
+    } = use_cell_run(id);
     let datasource = Memo::new(move |_| cell.with(|c| c.as_ref().map(|c| c.datasource.clone())));
-    Effect::new(move |_| {
-        ctx.tick.track();
-        run_tick.track();
-        datasource.track();
-        let Some(c) = cell.get_untracked() else {
-            return;
-        };
-        // A relative range ("now-5m") is resolved at each run, as a refresh would.
-        let range = ctx
-            .doc
-            .with_untracked(|d| d.time.resolve(now_ms()).ok())
-            .unwrap_or_else(|| ctx.range.get_untracked());
-        let store = feed.0.with_value(|f| f.store.clone());
-        let n = seq.get_value() + 1;
-        seq.set_value(n);
-        running.set(true);
-        let width = panel_ref
-            .get_untracked()
-            .map(|e| e.client_width().max(0) as u32)
-            .filter(|w| *w > 0);
-        // The page's own metrics: scrape when due, so the panel shows the latest ones.
-        feed.0.with_value(|f| f.scrape(now_ms()));
-        let t0 = js_sys::Date::now();
-        started.set_value(t0);
-        leptos::task::spawn_local(async move {
-            let src = PageSource::new(&c.datasource, &store);
-            let scrape = src.scrape_interval_ms();
-            let result = run_cell(&src, &c, range, now_ms(), width, Some(scrape)).await;
-            if seq.get_value() == n {
-                query_ms.set(Some(js_sys::Date::now() - t0));
-                drawn_ms.set(None);
-                data.set(Some(result));
-                running.set(false);
-                // The panel is drawn once this frame is painted.
-                after_paint(move || {
-                    if seq.get_value() == n {
-                        drawn_ms.set(Some(js_sys::Date::now() - started.get_value()));
-                        draws.update(|n| *n += 1);
-                    }
-                });
-            }
-        });
-    });
     let with_cell = move |f: Box<dyn FnOnce(&mut lookout_dashboard::Cell)>| ctx.update_cell(id, f);
     let ref_ids = move || {
         cell.with(|c| {
@@ -177,6 +124,7 @@ pub fn CellView(id: u64) -> impl IntoView {
     let source_kind = move || match datasource.get() {
         Some(DataSourceRef::Server) => "server",
         Some(DataSourceRef::Remote { .. }) => "remote",
+        Some(DataSourceRef::Dashboard) if dashboard => "dashboard",
         _ => "page",
     };
     let remote_url = move || match datasource.get() {
@@ -190,7 +138,7 @@ pub fn CellView(id: u64) -> impl IntoView {
         with_cell(Box::new(move |c| f(&mut c.panel)));
     };
     view! {
-        <article class="cell" id=format!("cell-{id}") data-kind=move || kind_id(panel().kind)>
+        <article class="cell" id=format!("{prefix}cell-{id}") data-kind=move || kind_id(panel().kind)>
             <div class="cell-head">
                 <input class="cell-title" aria-label="Panel title"
                     prop:value=move || cell.with(|c| c.as_ref().map(|c| c.title.clone()).unwrap_or_default())
@@ -203,10 +151,12 @@ pub fn CellView(id: u64) -> impl IntoView {
                             c.datasource = match v.as_str() {
                                 "server" => DataSourceRef::Server,
                                 "remote" => DataSourceRef::Remote { url: "http://127.0.0.1:9090".into() },
+                                "dashboard" => DataSourceRef::Dashboard,
                                 _ => DataSourceRef::Page,
                             };
                         }));
                     }>
+                    {dashboard.then(|| view! { <option value="dashboard">"Dashboard's source"</option> })}
                     <option value="page">"This page"</option>
                     <option value="server">"This server"</option>
                     <option value="remote">"Prometheus URL…"</option>
@@ -227,7 +177,7 @@ pub fn CellView(id: u64) -> impl IntoView {
                 </button>
                 <button class="icon" title="Add a query" on:click=move |_| with_cell(Box::new(|c| { c.add_target(""); }))>"+ Query"</button>
                 <button class="icon remove-cell" title="Remove this cell" on:click=move |_| {
-                    ctx.doc.update(|d| d.cells.retain(|c| c.id != id));
+                    ctx.doc.update(|d| { d.remove_panel(id); });
                 }>"Remove"</button>
             </div>
             <Show when=move || source_kind() == "remote">

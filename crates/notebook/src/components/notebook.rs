@@ -1,25 +1,31 @@
 //! The PromQL notebook: a time range with refresh, and a list of cells (keyed by id), each
-//! with its queries, options and panel. The notebook itself is kept in the browser's
-//! storage as plain JSON (no credentials: those stay in `sources.rs`' memory).
+//! with its queries, options and panel. Its document is a [`Dashboard`] whose panels are the
+//! cells in order (a notebook is a dashboard without a grid: "Add to dashboard…" copies a
+//! cell over as it is). It is kept in the browser's storage as plain JSON (no credentials:
+//! those stay in `sources.rs`' memory); a notebook saved before (schema 1) still opens.
+//!
+//! [`NotebookCtx`] is the context every cell, editor, panel and time picker reads: the
+//! notebook provides one over its document, each open dashboard one over its own.
 
 use leptos::prelude::*;
-use lookout_dashboard::model::{Cell, Notebook, Panel, PanelKind, Target};
+use lookout_dashboard::Dashboard;
+use lookout_dashboard::model::{Cell, Panel, PanelKind, Target};
 use lookout_dashboard::time::{TimeRange, parse_refresh};
 
+use crate::components::add_to_dashboard::AddToDashboard;
 use crate::components::cell::CellView;
+use crate::components::root::use_shared;
 use crate::components::time_picker::TimePicker;
-use crate::notebook_js;
-use crate::page_feed::{FeedCtx, PageFeed, SCRAPE_INTERVAL_MS};
 use crate::platform::now_ms;
 
 const STORAGE_KEY: &str = "lookout.notebook";
 const HISTORY_KEY: &str = "lookout.history";
 const HISTORY_MAX: usize = 50;
 
-/// The notebook's shared state (leptos context).
+/// A document's shared state (leptos context): the notebook's, or an open dashboard's.
 #[derive(Clone, Copy)]
 pub struct NotebookCtx {
-    pub doc: RwSignal<Notebook>,
+    pub doc: RwSignal<Dashboard>,
     /// The time range resolved at the last refresh (epoch ms).
     pub range: RwSignal<(i64, i64)>,
     /// Bumped on every refresh: cells run again.
@@ -32,6 +38,43 @@ pub struct NotebookCtx {
 }
 
 impl NotebookCtx {
+    /// A context over `doc`, sharing the page's editor/charts state and query history.
+    pub fn new(doc: RwSignal<Dashboard>) -> Self {
+        let shared = use_shared();
+        Self {
+            doc,
+            range: RwSignal::new((0, 0)),
+            tick: RwSignal::new(0),
+            ready: shared.ready,
+            history: shared.history,
+            status: RwSignal::new(None),
+        }
+    }
+
+    /// Refreshes at the document's auto refresh interval (while the owner lives).
+    pub fn auto_refresh(self) {
+        let refresh_every = Memo::new(move |_| {
+            self.doc
+                .with(|d| d.refresh.clone())
+                .and_then(|r| parse_refresh(&r).ok().flatten())
+        });
+        let since = StoredValue::new(now_ms());
+        if let Ok(handle) = set_interval_with_handle(
+            move || {
+                if let Some(every) = refresh_every.try_get_untracked().flatten() {
+                    let now = now_ms();
+                    if now - since.try_get_value().unwrap_or(now) >= every {
+                        since.set_value(now);
+                        self.refresh();
+                    }
+                }
+            },
+            std::time::Duration::from_secs(1),
+        ) {
+            on_cleanup(move || handle.clear());
+        }
+    }
+
     /// Resolves the time range at the current time and runs every cell.
     pub fn refresh(&self) {
         let time = self.doc.with_untracked(|d| d.time.clone());
@@ -48,7 +91,7 @@ impl NotebookCtx {
     /// Changes one cell and keeps the notebook.
     pub fn update_cell(&self, id: u64, f: impl FnOnce(&mut Cell)) {
         self.doc.update(|d| {
-            if let Some(c) = d.cells.iter_mut().find(|c| c.id == id) {
+            if let Some(c) = d.panel_mut(id) {
                 f(c);
             }
         });
@@ -100,12 +143,12 @@ fn seed_cell(id: u64, title: &str, expr: &str, legend: &str, unit: &str) -> Cell
 }
 
 /// A first visit's notebook: the seed's questions about the page's own predictions.
-pub fn default_notebook() -> Notebook {
-    Notebook {
+pub fn default_notebook() -> Dashboard {
+    Dashboard {
         title: "Notebook".into(),
         uid: "notebook".into(),
         time: TimeRange::new("now-15m", "now"),
-        cells: vec![
+        panels: vec![
             seed_cell(
                 1,
                 "Current Predictions Per Second Per Class",
@@ -121,15 +164,15 @@ pub fn default_notebook() -> Notebook {
                 "s",
             ),
         ],
-        ..Notebook::default()
+        ..Dashboard::default()
     }
 }
 
-fn load_notebook() -> (Notebook, Option<String>) {
+fn load_notebook() -> (Dashboard, Option<String>) {
     let Some(text) = storage().and_then(|s| s.get_item(STORAGE_KEY).ok().flatten()) else {
         return (default_notebook(), None);
     };
-    match Notebook::from_json(&text) {
+    match Dashboard::from_json(&text) {
         Ok(n) => (n, None),
         Err(e) => (
             default_notebook(),
@@ -140,7 +183,7 @@ fn load_notebook() -> (Notebook, Option<String>) {
     }
 }
 
-fn load_history() -> Vec<String> {
+pub fn load_history() -> Vec<String> {
     storage()
         .and_then(|s| s.get_item(HISTORY_KEY).ok().flatten())
         .and_then(|t| serde_json::from_str(&t).ok())
@@ -151,29 +194,10 @@ fn load_history() -> Vec<String> {
 pub fn NotebookView() -> impl IntoView {
     let (doc, load_error) = load_notebook();
     let broken_save = load_error.is_some();
-    let ctx = NotebookCtx {
-        doc: RwSignal::new(doc),
-        range: RwSignal::new((0, 0)),
-        tick: RwSignal::new(0),
-        ready: RwSignal::new(None),
-        history: RwSignal::new(load_history()),
-        status: RwSignal::new(load_error),
-    };
+    let ctx = NotebookCtx::new(RwSignal::new(doc));
+    ctx.status.set(load_error);
     provide_context(ctx);
-    let feed = FeedCtx(StoredValue::new_local(std::rc::Rc::new(PageFeed::new(
-        now_ms(),
-    ))));
-    provide_context(feed);
-    feed.0.with_value(|f| f.scrape(now_ms()));
-    set_interval(
-        move || feed.0.with_value(|f| f.scrape(now_ms())),
-        std::time::Duration::from_millis(SCRAPE_INTERVAL_MS as u64),
-    );
     ctx.refresh();
-    leptos::task::spawn_local(async move {
-        let r = notebook_js::load().await;
-        ctx.ready.set(Some(r));
-    });
     // Keep the notebook (not over a saved one we could not read: that stays for the user).
     Effect::new(move |first: Option<()>| {
         let json = ctx.doc.with(|d| d.to_json_pretty());
@@ -192,29 +216,11 @@ pub fn NotebookView() -> impl IntoView {
                 .set(Some(format!("the notebook could not be saved: {e}"))),
         }
     });
-    // Auto refresh.
-    let refresh_every = Memo::new(move |_| {
-        ctx.doc
-            .with(|d| d.refresh.clone())
-            .and_then(|r| parse_refresh(&r).ok().flatten())
-    });
-    let since = StoredValue::new(0i64);
-    set_interval(
-        move || {
-            if let Some(every) = refresh_every.get_untracked() {
-                let now = now_ms();
-                if now - since.get_value() >= every {
-                    since.set_value(now);
-                    ctx.refresh();
-                }
-            }
-        },
-        std::time::Duration::from_secs(1),
-    );
+    ctx.auto_refresh();
     let add_cell = move |_| {
         ctx.doc.update(|d| {
-            let id = d.next_cell_id();
-            d.cells.push(Cell {
+            let id = d.next_id();
+            d.add_panel(Cell {
                 id,
                 title: format!("Cell {id}"),
                 ..Cell::default()
@@ -239,9 +245,14 @@ pub fn NotebookView() -> impl IntoView {
                 Some(Ok(())) => view! {
                     <div class="cells">
                         <For
-                            each=move || ctx.doc.with(|d| d.cells.iter().map(|c| c.id).collect::<Vec<_>>())
+                            each=move || ctx.doc.with(|d| d.panels.iter().map(|c| c.id).collect::<Vec<_>>())
                             key=|id| *id
-                            children=move |id| view! { <CellView id=id /> }
+                            children=move |id| view! {
+                                <div class="cell-wrap">
+                                    <CellView id=id />
+                                    <AddToDashboard id=id />
+                                </div>
+                            }
                         />
                     </div>
                 }.into_any(),

@@ -51,7 +51,14 @@ fn formatter(field: &FieldConfig) -> JsValue {
 }
 
 #[component]
-pub fn PanelView(cell: Memo<Option<Cell>>, data: RwSignal<Option<CellData>>) -> impl IntoView {
+pub fn PanelView(
+    cell: Memo<Option<Cell>>,
+    data: RwSignal<Option<CellData>>,
+    /// The chart's height in CSS px (a dashboard panel's); the notebook's default otherwise.
+    #[prop(optional, into)]
+    height: Option<Signal<u32>>,
+) -> impl IntoView {
+    let height = height.unwrap_or_else(|| Signal::stored(HEIGHT));
     // The chosen panel, unless it cannot show what came back: instant values in a time
     // series panel are shown as the result's own suggestion (one value → stat, several →
     // table), as a first query of a new cell would want.
@@ -80,8 +87,8 @@ pub fn PanelView(cell: Memo<Option<Cell>>, data: RwSignal<Option<CellData>>) -> 
             empty.then(|| view! { <p class="no-data">{no_value.unwrap_or_else(|| "No data".into())}</p> })
         }}
         {move || match kind.get() {
-            Some(PanelKind::TimeSeries) | None => view! { <TimeSeriesChart cell=cell data=data /> }.into_any(),
-            Some(PanelKind::Heatmap) => view! { <HeatmapChart data=data /> }.into_any(),
+            Some(PanelKind::TimeSeries) | None => view! { <TimeSeriesChart cell=cell data=data height=height /> }.into_any(),
+            Some(PanelKind::Heatmap) => view! { <HeatmapChart data=data height=height /> }.into_any(),
             Some(PanelKind::Stat) => view! { <Values cell=cell data=data style=ValueStyle::Stat /> }.into_any(),
             Some(PanelKind::Gauge) => view! { <Values cell=cell data=data style=ValueStyle::Gauge /> }.into_any(),
             Some(PanelKind::BarGauge) => view! { <Values cell=cell data=data style=ValueStyle::Bar /> }.into_any(),
@@ -125,7 +132,11 @@ fn width_of(el: &web_sys::HtmlElement) -> u32 {
 }
 
 #[component]
-fn TimeSeriesChart(cell: Memo<Option<Cell>>, data: RwSignal<Option<CellData>>) -> impl IntoView {
+fn TimeSeriesChart(
+    cell: Memo<Option<Cell>>,
+    data: RwSignal<Option<CellData>>,
+    height: Signal<u32>,
+) -> impl IntoView {
     let ctx = use_notebook();
     let holder = NodeRef::<leptos::html::Div>::new();
     let slot = chart_slot();
@@ -187,7 +198,7 @@ fn TimeSeriesChart(cell: Memo<Option<Cell>>, data: RwSignal<Option<CellData>>) -
         });
         let opts = object(&[
             ("width", JsValue::from(width_of(&el))),
-            ("height", JsValue::from(HEIGHT)),
+            ("height", JsValue::from(height.get())),
             ("times", js_sys::Float64Array::from(times.as_slice()).into()),
             ("series", series.into()),
             // A legend of hundreds of rows costs more than the plot; above LEGEND_MAX
@@ -210,7 +221,7 @@ fn TimeSeriesChart(cell: Memo<Option<Cell>>, data: RwSignal<Option<CellData>>) -
 }
 
 #[component]
-fn HeatmapChart(data: RwSignal<Option<CellData>>) -> impl IntoView {
+fn HeatmapChart(data: RwSignal<Option<CellData>>, height: Signal<u32>) -> impl IntoView {
     let ctx = use_notebook();
     let holder = NodeRef::<leptos::html::Div>::new();
     let slot = chart_slot();
@@ -243,7 +254,7 @@ fn HeatmapChart(data: RwSignal<Option<CellData>>) -> impl IntoView {
         }
         let opts = object(&[
             ("width", JsValue::from(width_of(&el))),
-            ("height", JsValue::from(HEIGHT)),
+            ("height", JsValue::from(height.get())),
             ("times", json_value(&times)),
             ("bounds", edges.into()),
             ("counts", json_value(&h.counts)),

@@ -137,7 +137,7 @@ pub fn TargetEditor(
         let ref_id = ref_id.clone();
         Memo::new(move |_| {
             ctx.doc.with(|d| {
-                d.cell(cell_id)
+                d.panel(cell_id)
                     .and_then(|c| c.targets.iter().find(|t| t.ref_id == ref_id).cloned())
                     .unwrap_or_default()
             })
@@ -156,7 +156,7 @@ pub fn TargetEditor(
     };
     let source = move || {
         ctx.doc
-            .with_untracked(|d| d.cell(cell_id).map(|c| c.datasource.clone()))
+            .with_untracked(|d| d.panel(cell_id).map(|c| c.datasource.clone()))
             .unwrap_or_default()
     };
     let mount_update = update.clone();

@@ -1,0 +1,131 @@
+//! Running a cell (a notebook cell or a dashboard panel) for its view: on every refresh of its
+//! document, on "Run" and when its data source changes; a slower earlier run never overwrites
+//! a later one. The planning (time range with the panel's relative time / time shift, step,
+//! variables) and shaping are `lookout_dashboard::run_cell`'s.
+
+use leptos::prelude::*;
+use lookout_dashboard::{Cell, CellData, DataSourceRef, run_cell};
+
+use crate::components::notebook::use_notebook;
+use crate::page_feed::use_feed;
+use crate::platform::now_ms;
+use crate::sources::PageSource;
+
+/// A cell's run state, for its view.
+#[derive(Clone, Copy)]
+pub struct CellRun {
+    pub cell: Memo<Option<Cell>>,
+    pub data: RwSignal<Option<CellData>>,
+    pub running: RwSignal<bool>,
+    /// Runs the cell now.
+    pub run: Callback<()>,
+    /// Where the panel is drawn (its width sets the step).
+    pub panel_ref: NodeRef<leptos::html::Div>,
+    pub query_ms: RwSignal<Option<f64>>,
+    pub drawn_ms: RwSignal<Option<f64>>,
+    pub draws: RwSignal<u32>,
+}
+
+/// Runs `f` after the next frame is painted (two animation frames: the first runs before
+/// the paint of the DOM changes made now).
+fn after_paint(f: impl FnOnce() + 'static) {
+    use wasm_bindgen::JsCast;
+    let Some(w) = web_sys::window() else { return };
+    let second = wasm_bindgen::closure::Closure::once_into_js(f);
+    let w2 = w.clone();
+    let first = wasm_bindgen::closure::Closure::once_into_js(move || {
+        let _ = w2.request_animation_frame(second.unchecked_ref());
+    });
+    let _ = w.request_animation_frame(first.unchecked_ref());
+}
+
+/// The cell `id` of the document in context, run as its view needs.
+pub fn use_cell_run(id: u64) -> CellRun {
+    let ctx = use_notebook();
+    let feed = use_feed();
+    let cell = Memo::new(move |_| ctx.doc.with(|d| d.panel(id).cloned()));
+    let data = RwSignal::new(None::<CellData>);
+    let running = RwSignal::new(false);
+    let run_tick = RwSignal::new(0u64);
+    let seq = StoredValue::new(0u64);
+    let panel_ref = NodeRef::<leptos::html::Div>::new();
+    // When the last run started, and how long the query and the drawing took: shown under
+    // the panel, read by `cargo xtask notebook-bench`.
+    let started = StoredValue::new(0f64);
+    let query_ms = RwSignal::new(None::<f64>);
+    let drawn_ms = RwSignal::new(None::<f64>);
+    let draws = RwSignal::new(0u32);
+    let run = Callback::new(move |_: ()| run_tick.update(|t| *t += 1));
+    // A panel reading "the dashboard's data source" reads the document's.
+    let datasource = Memo::new(move |_| {
+        let own = cell.with(|c| c.as_ref().map(|c| c.datasource.clone()))?;
+        Some(match own {
+            DataSourceRef::Dashboard => ctx.doc.with(|d| d.datasource.clone()),
+            other => other,
+        })
+    });
+    // The panel's time options: a change runs it again (queries run on Shift+Enter / "Run").
+    let time_options = Memo::new(move |_| {
+        cell.with(|c| {
+            c.as_ref()
+                .map(|c| (c.panel.relative_time.clone(), c.panel.time_shift.clone()))
+        })
+    });
+    Effect::new(move |_| {
+        ctx.tick.track();
+        run_tick.track();
+        time_options.track();
+        let source = datasource.get();
+        let Some(mut c) = cell.get_untracked() else {
+            return;
+        };
+        if let Some(s) = source {
+            c.datasource = s;
+        }
+        // A relative range ("now-5m") is resolved at each run, as a refresh would.
+        let range = ctx
+            .doc
+            .with_untracked(|d| d.time.resolve(now_ms()).ok())
+            .unwrap_or_else(|| ctx.range.get_untracked());
+        let store = feed.0.with_value(|f| f.store.clone());
+        let n = seq.get_value() + 1;
+        seq.set_value(n);
+        running.set(true);
+        let width = panel_ref
+            .get_untracked()
+            .map(|e| e.client_width().max(0) as u32)
+            .filter(|w| *w > 0);
+        // The page's own metrics: scrape when due, so the panel shows the latest ones.
+        feed.0.with_value(|f| f.scrape(now_ms()));
+        let t0 = js_sys::Date::now();
+        started.set_value(t0);
+        leptos::task::spawn_local(async move {
+            let src = PageSource::new(&c.datasource, &store);
+            let scrape = src.scrape_interval_ms();
+            let result = run_cell(&src, &c, range, now_ms(), width, Some(scrape)).await;
+            if seq.get_value() == n {
+                query_ms.set(Some(js_sys::Date::now() - t0));
+                drawn_ms.set(None);
+                data.set(Some(result));
+                running.set(false);
+                // The panel is drawn once this frame is painted.
+                after_paint(move || {
+                    if seq.get_value() == n {
+                        drawn_ms.set(Some(js_sys::Date::now() - started.get_value()));
+                        draws.update(|n| *n += 1);
+                    }
+                });
+            }
+        });
+    });
+    CellRun {
+        cell,
+        data,
+        running,
+        run,
+        panel_ref,
+        query_ms,
+        drawn_ms,
+        draws,
+    }
+}

@@ -1,0 +1,287 @@
+//! One open dashboard: title, description, one time range and refresh for every panel, the
+//! grid, and its save indicator. Every change is saved at once (after 150 ms of quiet, so a
+//! burst of keystrokes is one version; at once when the page is left; noted synchronously
+//! in localStorage meanwhile, so a tab closed within those 150 ms loses nothing) through the dashboards' store; saves never overlap, and
+//! one refused because another tab saved a newer version offers "reload theirs / overwrite
+//! with mine" (as does a 409 from the server). A copy replaced elsewhere (another tab, the
+//! server) is reloaded when this view has no unsaved edits.
+
+use leptos::prelude::*;
+use lookout_dashboard::{Cell, Dashboard};
+
+use crate::components::dashboard_grid::DashboardGrid;
+use crate::components::notebook::NotebookCtx;
+use crate::components::panel_editor::PanelEditor;
+use crate::components::save_state::SaveStateView;
+use crate::components::time_picker::TimePicker;
+use crate::components::versions::{VersionsPanel, load_versions};
+use crate::dash_store::{Conflict, journal_clear, journal_write, use_dash_store};
+use crate::storage::VersionRecord;
+
+const SAVE_DELAY_MS: u64 = 150;
+
+/// The open dashboard's own state (context).
+#[derive(Clone, Copy)]
+pub struct DashCtx {
+    pub uid: StoredValue<String>,
+    /// The panel in the editor.
+    pub editing: RwSignal<Option<u64>>,
+    pub versions_open: RwSignal<bool>,
+    /// The kept versions (newest first) while the versions panel is open.
+    pub versions: RwSignal<Vec<VersionRecord>>,
+    pub versions_error: RwSignal<Option<String>>,
+}
+
+pub fn use_dash() -> DashCtx {
+    expect_context::<DashCtx>()
+}
+
+#[component]
+pub fn DashboardView(uid: String) -> impl IntoView {
+    let store = use_dash_store();
+    let Some(initial) = store.doc(&uid) else {
+        return view! {
+            <p class="error">{format!("There is no dashboard “{uid}”.")}</p>
+            <button on:click=move |_| store.open_dashboard(None)>"Back to the list"</button>
+        }
+        .into_any();
+    };
+    let doc = RwSignal::new(initial);
+    let ctx = NotebookCtx::new(doc);
+    provide_context(ctx);
+    ctx.refresh();
+    ctx.auto_refresh();
+    let base = StoredValue::new(doc.get_untracked().version);
+    let dirty = StoredValue::new(false);
+    let saving = StoredValue::new(false);
+    let again = StoredValue::new(false);
+    let loading = StoredValue::new(false);
+    let timer = StoredValue::new(None::<TimeoutHandle>);
+    let uid_sv = StoredValue::new(uid.clone());
+
+    // One save at a time, of the document as it is when it starts; edits made meanwhile are
+    // saved right after.
+    let save_now = move || {
+        if let Some(Some(h)) = timer.try_get_value() {
+            h.clear();
+            timer.set_value(None);
+        }
+        if saving.get_value() {
+            again.set_value(true);
+            return;
+        }
+        saving.set_value(true);
+        leptos::task::spawn_local(async move {
+            loop {
+                let Some(d) = doc.try_get_untracked() else {
+                    return;
+                };
+                let Some(b) = base.try_get_value() else {
+                    return;
+                };
+                dirty.set_value(false);
+                again.set_value(false);
+                let result = store.save(d, b, true).await;
+                if base.try_get_value().is_none() {
+                    return; // the view is gone
+                }
+                match result {
+                    Ok(v) => {
+                        base.set_value(v);
+                        doc.update_untracked(|d| d.version = v);
+                        if dirty.get_value() {
+                            doc.with_untracked(|d| journal_write(d, v));
+                        }
+                    }
+                    Err(()) => break,
+                }
+                if !again.get_value() {
+                    if !dirty.get_value() {
+                        journal_clear(&uid_sv.get_value());
+                    }
+                    break;
+                }
+            }
+            let _ = saving.try_set_value(false);
+        });
+    };
+    Effect::new(move |prev: Option<()>| {
+        doc.track();
+        if prev.is_none() {
+            return;
+        }
+        if loading.get_value() {
+            loading.set_value(false);
+            return;
+        }
+        dirty.set_value(true);
+        store.set_saving(&uid_sv.get_value());
+        doc.with_untracked(|d| journal_write(d, base.get_value()));
+        if let Some(Some(h)) = timer.try_get_value() {
+            h.clear();
+        }
+        let handle = set_timeout_with_handle(
+            move || {
+                if timer.try_get_value().is_some() {
+                    save_now();
+                }
+            },
+            std::time::Duration::from_millis(SAVE_DELAY_MS),
+        )
+        .ok();
+        timer.set_value(handle);
+    });
+    // Leaving the page: what is not saved yet is saved now.
+    let on_hide = window_event_listener_untyped("pagehide", move |_| {
+        if dirty.get_value() {
+            save_now();
+        }
+    });
+    on_cleanup(move || {
+        on_hide.remove();
+        if dirty.try_get_value() == Some(true)
+            && let (Some(d), Some(b)) = (doc.try_get_untracked(), base.try_get_value())
+        {
+            leptos::task::spawn_local(async move {
+                let _ = store.save(d, b, true).await;
+            });
+        }
+    });
+    // Replaces the document without saving it (a reload).
+    let replace = Callback::new(move |d: Dashboard| {
+        base.set_value(d.version);
+        loading.set_value(true);
+        doc.set(d);
+        ctx.refresh();
+    });
+    // Replaced elsewhere: reload when nothing here is unsaved.
+    Effect::new(move |_| {
+        let (changed, _) = store.replaced.get();
+        let me = uid_sv.get_value();
+        if changed != me || dirty.get_value() || saving.get_value() {
+            return;
+        }
+        if let Some(d) = store.doc(&me)
+            && d.version != base.get_value()
+        {
+            replace.run(d);
+        }
+    });
+    let dctx = DashCtx {
+        uid: uid_sv,
+        editing: RwSignal::new(None),
+        versions_open: RwSignal::new(false),
+        versions: RwSignal::new(Vec::new()),
+        versions_error: RwSignal::new(None),
+    };
+    provide_context(dctx);
+    load_versions(dctx);
+
+    let conflict = Memo::new(move |_| {
+        store
+            .conflicts
+            .with(|c| c.get(&uid_sv.get_value()).cloned())
+    });
+    let reload_theirs = move |_| {
+        let me = uid_sv.get_value();
+        match conflict.get_untracked() {
+            Some(Conflict::Tab(theirs)) => {
+                store.accept(&theirs);
+                replace.run(*theirs);
+            }
+            Some(Conflict::Server(theirs)) => {
+                leptos::task::spawn_local(async move {
+                    store.take_server_copy(*theirs).await;
+                    if let Some(d) = store.doc(&me) {
+                        replace.run(d);
+                    }
+                });
+            }
+            None => {}
+        }
+    };
+    let overwrite = move |_| {
+        let me = uid_sv.get_value();
+        match conflict.get_untracked() {
+            Some(Conflict::Tab(theirs)) => {
+                store.clear_conflict(&me);
+                base.set_value(theirs.version);
+                save_now();
+            }
+            Some(Conflict::Server(theirs)) => {
+                store.clear_conflict(&me);
+                store.set_server_version(&me, theirs.version);
+                leptos::task::spawn_local(store.sync(me));
+            }
+            None => {}
+        }
+    };
+    let add_panel = move |_| {
+        let mut id = 0;
+        doc.update(|d| {
+            id = d.add_panel(Cell {
+                id: d.next_id(),
+                title: "New panel".into(),
+                ..Cell::default()
+            });
+        });
+        dctx.editing.set(Some(id));
+    };
+    let add_row = move |_| {
+        doc.update(|d| {
+            d.add_row("Row title");
+        });
+    };
+    let uid_for_state = uid.clone();
+    view! {
+        <div class="dashboard" id="dashboard" data-uid=uid.clone()>
+            <div class="dash-bar">
+                <button id="dash-back" class="icon" title="All dashboards" on:click=move |_| store.open_dashboard(None)>"← Dashboards"</button>
+                <input id="dash-title" class="dash-title" aria-label="Dashboard title"
+                    prop:value=move || doc.with(|d| d.title.clone())
+                    on:change=move |ev| {
+                        let v = event_target_value(&ev);
+                        if doc.with_untracked(|d| d.title != v) { doc.update(|d| d.title = v); }
+                    } />
+                <SaveStateView uid=uid_for_state />
+                <TimePicker prefix="dash-" />
+            </div>
+            <div class="dash-bar">
+                <input id="dash-description" class="dash-description-input" aria-label="Description" placeholder="Description"
+                    prop:value=move || doc.with(|d| d.description.clone())
+                    on:change=move |ev| {
+                        let v = event_target_value(&ev);
+                        if doc.with_untracked(|d| d.description != v) { doc.update(|d| d.description = v); }
+                    } />
+                <span class="dash-actions">
+                    <button id="dash-add-panel" on:click=add_panel>"+ Add panel"</button>
+                    <button id="dash-add-row" on:click=add_row>"+ Add row"</button>
+                    <button id="dash-versions-toggle" on:click=move |_| dctx.versions_open.update(|v| *v = !*v)>"Versions"</button>
+                </span>
+            </div>
+            <p class="dash-description" id="dash-description-text">{move || doc.with(|d| d.description.clone())}</p>
+            <p class="error" id="dash-status">{move || ctx.status.get().unwrap_or_default()}</p>
+            {move || conflict.get().map(|c| {
+                let (where_, v) = match &c {
+                    Conflict::Tab(t) => ("in another tab", t.version),
+                    Conflict::Server(t) => ("on the server", t.version),
+                };
+                view! {
+                    <div class="dash-conflict" id="dash-conflict" role="alert">
+                        {format!("This dashboard was changed {where_} (version {v}) after this tab loaded it; your last change is not saved there.")}
+                        " "
+                        <button id="dash-reload-theirs" on:click=reload_theirs>"Reload theirs"</button>
+                        " "
+                        <button id="dash-overwrite" on:click=overwrite>"Overwrite with mine"</button>
+                    </div>
+                }
+            })}
+            <Show when=move || dctx.versions_open.get()>
+                <VersionsPanel />
+            </Show>
+            <DashboardGrid />
+            {move || dctx.editing.get().map(|id| view! { <PanelEditor id=id /> })}
+        </div>
+    }
+    .into_any()
+}

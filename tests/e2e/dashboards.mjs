@@ -1,0 +1,261 @@
+// Dashboards end to end in headless Chromium against `lookout serve --data-dir`: a first visit
+// shows the seed's dashboard drawn; a dashboard is created, given a panel with a query,
+// renamed, and is still there after a reload; a panel moved and resized by dragging keeps its
+// place after a reload; a row collapses; markup in titles, descriptions and panel titles is
+// text; versions restore; two tabs on one dashboard: the stale one gets the conflict prompt
+// (it has no BroadcastChannel: a tab that missed the news), a third one reloads by itself;
+// and with the server stopped an edit waits ("sync pending") and reaches the server when it
+// is back. It asks the Rust test to stop and start the server by printing
+// {"event":"stop"|"start"} lines and waiting for a line on stdin. Prints one JSON object last.
+// Usage: node dashboards.mjs URL SHOTS_DIR
+import { chromium } from 'playwright-core';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+
+const [url, shots] = process.argv.slice(2);
+const profile = mkdtempSync(join(tmpdir(), 'lookout-dashboards-'));
+const stdin = createInterface({ input: process.stdin })[Symbol.asyncIterator]();
+const ask = async (event) => {
+  console.log(JSON.stringify(event));
+  const { value } = await stdin.next();
+  return value;
+};
+const ctx = await chromium.launchPersistentContext(profile, {
+  executablePath: '/usr/bin/chromium',
+  headless: true,
+  viewport: { width: 1280, height: 1000 },
+  args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+    '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+});
+const out = { steps: [] };
+const step = (s) => out.steps.push(s);
+const T = { timeout: 20000 };
+const XSS = '<img src=x onerror="window.__pwned=1">';
+const errors = [];
+const dialogs = [];
+
+const watch = (page, tag) => {
+  page.on('pageerror', (e) => errors.push(`${tag}: ${e}`));
+  page.on('dialog', async (d) => { dialogs.push(d.message()); await d.dismiss(); });
+};
+// Opens the page's notebook tab, then the dashboards view.
+const openDashboards = async (page) => {
+  await page.goto(url);
+  await page.click('#tab-notebook');
+  await page.click('#view-dashboards', T);
+};
+const savedState = (page, state) => page.waitForFunction(
+  (s) => document.querySelector('#dashboard .save-state')?.dataset.state === s, state, T);
+// Runs `action` and waits until its change is saved (a new local version, state "saved").
+const saved = async (page, action) => {
+  await savedState(page, 'saved');
+  const v0 = await page.$eval('#dashboard .save-state', (e) => +e.dataset.version);
+  await action();
+  await page.waitForFunction((v) => {
+    const e = document.querySelector('#dashboard .save-state');
+    return e && e.dataset.state === 'saved' && +e.dataset.version > v;
+  }, v0, T);
+};
+const setValue = async (page, selector, value) => {
+  await page.fill(selector, value);
+  await page.dispatchEvent(selector, 'change');
+};
+const titleIs = (page, title) => page.waitForFunction(
+  (t) => document.querySelector('#dash-title')?.value === t, title, T);
+const panelTitles = (page) => page.$$eval('#dashboard .dash-panel-title', (els) => els.map((e) => e.textContent));
+// Adds a panel through the editor: its title and one query.
+const addPanel = async (page, title, query) => {
+  await page.click('#dash-add-panel');
+  await page.waitForSelector('#dash-editor .cm-content', T);
+  await setValue(page, '#dash-editor input.cell-title', title);
+  await page.click('#dash-editor .cm-content');
+  await page.keyboard.type(query);
+  await page.keyboard.press('Escape');
+  await page.keyboard.press('Shift+Enter');
+  await page.click('#dash-editor-close');
+  await page.waitForFunction((t) => [...document.querySelectorAll('#dashboard .dash-panel-title')]
+    .some((e) => e.textContent === t), title, T);
+};
+const pos = (page, id) => page.$eval(`#panel-${id}`, (e) => ({
+  x: +e.dataset.x, y: +e.dataset.y, w: +e.dataset.w, h: +e.dataset.h }));
+const drag = async (page, selector, dx, dy) => {
+  const b = await page.locator(selector).boundingBox();
+  const x = b.x + Math.min(20, b.width / 2);
+  const y = b.y + b.height / 2;
+  await page.mouse.move(x, y);
+  await page.mouse.down();
+  await page.mouse.move(x + dx, y + dy, { steps: 8 });
+  await page.mouse.up();
+};
+
+let page;
+try {
+  page = await ctx.newPage();
+  watch(page, 'tab1');
+  await page.goto(url);
+  await page.click('button.sample[data-name="0001_ship.jpg"]');
+  await page.waitForFunction(() => document.querySelector('.meta')?.textContent.startsWith('0001_ship.jpg'),
+    null, { timeout: 60000 });
+  step('classified');
+
+  // A first visit: the seed's dashboard, its five panels drawn.
+  await page.click('#tab-notebook');
+  await page.click('#view-dashboards', T);
+  await page.waitForSelector('#dashboard[data-uid="lookout-seed"]', { timeout: 60000 });
+  await page.waitForFunction(() => document.querySelectorAll('#dashboard .dash-panel .chart.timeseries canvas').length >= 3
+    && document.querySelectorAll('#dashboard .stat-value').length >= 1
+    && document.querySelectorAll('#dashboard .bar-gauge').length >= 1, null, T);
+  out.seed_titles = await panelTitles(page);
+  out.seed_canvases = await page.$$eval('#dashboard .dash-panel .chart.timeseries', (els) => els.filter((e) => e.querySelector('canvas')).length);
+  out.seed_stats = await page.$$eval('#dashboard .stat-value', (els) => els.map((e) => e.textContent));
+  await page.screenshot({ path: join(shots, 'dashboards-seed.png'), fullPage: true });
+  step('seed');
+
+  // The list: both built-in dashboards, where they are kept.
+  await page.click('#dash-back');
+  await page.waitForSelector('#dash-list .dash-item', T);
+  out.list = await page.$$eval('#dash-list .dash-item', (els) => els.map((e) => e.dataset.uid));
+  await page.fill('#dash-search', 'drift');
+  await page.waitForFunction(() => document.querySelectorAll('#dash-list .dash-item').length === 1, null, T);
+  out.search = await page.$$eval('#dash-list .dash-item', (els) => els.map((e) => e.dataset.uid));
+  await page.fill('#dash-search', '');
+  await page.waitForFunction(() => !document.querySelector('#dash-server')?.textContent.startsWith('Looking'), null, T);
+  out.server_text = await page.textContent('#dash-server');
+  step('list');
+
+  // Create, add a panel with a query, rename; a reload keeps it.
+  await page.fill('#dash-new-title', 'E2E board');
+  await page.click('#dash-create');
+  await page.waitForSelector('#dashboard[data-uid="e2e-board"]', T);
+  await addPanel(page, 'Total predictions', 'sum(prediction_value_total)');
+  await saved(page, () => setValue(page, '#dash-title', 'E2E board renamed'));
+  await openDashboards(page);
+  await page.waitForSelector('#dashboard[data-uid="e2e-board"]', T);
+  await titleIs(page, 'E2E board renamed');
+  out.after_reload_panels = await panelTitles(page);
+  step('create rename reload');
+
+  // Move and resize by dragging; a reload keeps the place.
+  const id = await page.$eval('#dashboard .dash-panel', (e) => e.dataset.panel);
+  const grid = await page.locator('#dash-grid').boundingBox();
+  const col = (grid.width + 8) / 24;
+  await saved(page, () => drag(page, `#panel-${id} .dash-panel-head`, 6 * col, 2 * 38));
+  await saved(page, () => drag(page, `#panel-${id} .dash-resize`, 2 * col, 38));
+  out.moved = await pos(page, id);
+  await openDashboards(page);
+  await page.waitForSelector(`#panel-${id}`, T);
+  out.moved_after_reload = await pos(page, id);
+  step('drag');
+
+  // A row and a panel in it; collapsing the row hides the panel.
+  await page.click('#dash-add-row');
+  await page.waitForSelector('#dashboard .dash-row', T);
+  await addPanel(page, 'In the row', 'sum(inference_time_count)');
+  out.panels_before_collapse = (await panelTitles(page)).length;
+  await saved(page, () => page.click('#dashboard .dash-row .row-toggle'));
+  await page.waitForFunction(() => document.querySelector('#dashboard .dash-row')?.dataset.collapsed === 'true', null, T);
+  out.panels_after_collapse = await panelTitles(page);
+  out.row_hidden = await page.textContent('#dashboard .dash-row .row-hidden');
+  await page.screenshot({ path: join(shots, 'dashboards-e2e-board.png'), fullPage: true });
+  step('row');
+
+  // Versions: two titles, then the first restored (a new version).
+  await saved(page, () => setValue(page, '#dash-title', 'V1 title'));
+  await saved(page, () => setValue(page, '#dash-title', 'V2 title'));
+  await page.click('#dash-versions-toggle');
+  await page.waitForFunction(() => [...document.querySelectorAll('#dash-versions .version-title')]
+    .some((e) => e.textContent === 'V1 title'), null, T);
+  const v1 = page.locator('#dash-versions .version-item', { has: page.locator('.version-title', { hasText: /^V1 title$/ }) }).first();
+  await v1.locator('.version-diff-btn').click();
+  await page.waitForSelector('#version-diff .diff-add', T);
+  out.diff_added = await page.$$eval('#version-diff .diff-add', (els) => els.map((e) => e.textContent.trim()));
+  await saved(page, () => v1.locator('.version-restore').click());
+  await titleIs(page, 'V1 title');
+  await page.waitForFunction(() => document.querySelector('#dash-versions .version-title')?.textContent === 'V1 title', null, T);
+  out.versions = await page.$$eval('#dash-versions .version-item', (els) => els.map((e) => [+e.dataset.version, e.querySelector('.version-title').textContent]));
+  await page.screenshot({ path: join(shots, 'dashboards-versions.png'), fullPage: true });
+  await page.click('#dash-versions-toggle');
+  step('versions');
+
+  // Two tabs on one dashboard. Tab 2 missed the news (no BroadcastChannel), so its save,
+  // based on an older version, gets the prompt; tab 3 hears tab 1 and reloads by itself.
+  const page2 = await ctx.newPage();
+  watch(page2, 'tab2');
+  await page2.addInitScript(() => { Object.defineProperty(window, 'BroadcastChannel', { value: undefined }); });
+  await openDashboards(page2);
+  await titleIs(page2, 'V1 title');
+  const page3 = await ctx.newPage();
+  watch(page3, 'tab3');
+  await openDashboards(page3);
+  await titleIs(page3, 'V1 title');
+  await saved(page, () => setValue(page, '#dash-title', 'Edited in tab 1'));
+  await titleIs(page3, 'Edited in tab 1');
+  await setValue(page2, '#dash-title', 'Edited in tab 2');
+  await page2.waitForSelector('#dash-conflict', T);
+  out.conflict_text = await page2.textContent('#dash-conflict');
+  out.conflict_state = await page2.$eval('#dashboard .save-state', (e) => e.dataset.state);
+  await page2.screenshot({ path: join(shots, 'dashboards-conflict.png'), fullPage: true });
+  await page2.click('#dash-reload-theirs');
+  await titleIs(page2, 'Edited in tab 1');
+  out.tab1_title_after = await page.inputValue('#dash-title');
+  await page2.close();
+  await page3.close();
+  step('two tabs');
+
+  // Markup typed into a title, a description and a panel title is text.
+  await page.click('#dash-back');
+  await page.fill('#dash-new-title', XSS);
+  await page.click('#dash-create');
+  await page.waitForFunction(() => document.querySelector('#dashboard')?.dataset.uid?.startsWith('img-src-x'), null, T);
+  await setValue(page, '#dash-description', XSS);
+  await saved(page, () => addPanel(page, XSS, 'sum(prediction_value_total)'));
+  out.xss_panel_titles = await panelTitles(page);
+  out.xss_description = await page.textContent('#dash-description-text');
+  await page.click('#dash-back');
+  await page.waitForSelector('#dash-list .dash-item', T);
+  out.xss_list = await page.$$eval('#dash-list .dash-open', (els) => els.map((e) => e.textContent));
+  out.img_elements = await page.$$eval('#dashboards img', (els) => els.length);
+  out.pwned = await page.evaluate(() => typeof window.__pwned);
+  step('markup');
+
+  // Delete (after confirming) the markup dashboard.
+  const xssItem = page.locator('#dash-list .dash-item', { has: page.locator('.dash-open', { hasText: '<img' }) });
+  await xssItem.locator('.dash-delete').click();
+  await xssItem.locator('.dash-delete-yes').click();
+  await page.waitForFunction(() => ![...document.querySelectorAll('#dash-list .dash-open')]
+    .some((e) => e.textContent.includes('<img')), null, T);
+  out.after_delete = await page.$$eval('#dash-list .dash-item', (els) => els.map((e) => e.dataset.uid));
+  step('delete');
+
+  // The server: saved there; stopped, an edit waits; back, the edit reaches it.
+  await page.click('#dash-list .dash-item[data-uid="e2e-board"] .dash-open');
+  await titleIs(page, 'Edited in tab 1');
+  await savedState(page, 'saved');
+  await ask({ event: 'stop', uid: 'e2e-board' });
+  await setValue(page, '#dash-title', 'Edited while away');
+  await savedState(page, 'pending');
+  out.pending_text = await page.textContent('#dashboard .save-state');
+  await page.screenshot({ path: join(shots, 'dashboards-pending.png'), fullPage: true });
+  await ask({ event: 'start' });
+  await page.waitForFunction(() => document.querySelector('#dashboard .save-state')?.dataset.state === 'saved',
+    null, { timeout: 40000 });
+  out.synced_text = await page.textContent('#dashboard .save-state');
+  step('server away and back');
+
+  out.storage_error = await page.textContent('#dash-storage-error');
+  out.dialogs = dialogs;
+  out.page_errors = errors;
+} catch (e) {
+  out.failure = String(e);
+  out.page_errors = errors;
+  if (page) {
+    await page.screenshot({ path: join(shots, 'dashboards-failure.png'), fullPage: true }).catch(() => {});
+    out.dom = await page.evaluate(() => document.querySelector('#dashboards')?.outerHTML.slice(0, 4000)).catch(() => '');
+  }
+} finally {
+  await ctx.close();
+}
+console.log(JSON.stringify(out));
+process.exit(0);
