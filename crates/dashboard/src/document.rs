@@ -480,15 +480,12 @@ impl Dashboard {
         }
     }
 
-    /// What is drawn and where: rows and the panels of expanded rows, with everything below a
-    /// collapsed row moved up by the height of what it hides. Sorted top to bottom, left to
-    /// right.
-    pub fn layout(&self) -> Vec<LayoutItem> {
+    /// The spans collapsed rows hide (`[start, end)` in absolute grid rows) and, for each, from
+    /// which absolute row on everything moves up and by how much.
+    fn collapsed_spans(&self) -> Vec<(u32, u32, u32)> {
         let mut rows: Vec<&Row> = self.rows.iter().collect();
         rows.sort_by_key(|r| (r.y, r.id));
-        // For each row, the span of grid rows it owns: [row.y + 1, next_row.y).
-        let mut shift_at: Vec<(u32, u32)> = Vec::new(); // (from y, amount to move up)
-        let mut hidden: Vec<(u32, u32)> = Vec::new(); // [start, end) hidden spans
+        let mut spans = Vec::new();
         for (i, r) in rows.iter().enumerate() {
             if !r.collapsed {
                 continue;
@@ -503,34 +500,68 @@ impl Dashboard {
                 .map(|g| g.y.saturating_add(g.h))
                 .max()
                 .unwrap_or(start);
-            hidden.push((start, end));
             let amount = content_end.min(end).saturating_sub(start);
-            shift_at.push((end, amount));
+            spans.push((start, end, amount));
         }
-        let display_y = |y: u32| -> u32 {
-            let up: u32 = shift_at
-                .iter()
-                .filter(|(from, _)| y >= *from)
-                .map(|(_, a)| *a)
-                .sum();
-            y.saturating_sub(up)
-        };
-        let mut items: Vec<LayoutItem> = rows
+        spans
+    }
+
+    /// Where an absolute grid row is drawn once collapsed rows are applied.
+    pub fn display_y(&self, y: u32) -> u32 {
+        let up: u32 = self
+            .collapsed_spans()
+            .iter()
+            .filter(|(_, end, _)| y >= *end)
+            .map(|(_, _, a)| *a)
+            .sum();
+        y.saturating_sub(up)
+    }
+
+    /// The absolute grid row drawn at display row `y` (the inverse of [`Dashboard::display_y`]
+    /// for rows that are drawn): below a collapsed row, what it hides is added back.
+    pub fn absolute_y(&self, display: u32) -> u32 {
+        let mut shift: u32 = 0;
+        for (_, end, amount) in self.collapsed_spans() {
+            // The row at `end` is drawn at `end - shift - amount`: at or below it, this span's
+            // hidden rows lie above.
+            if end == u32::MAX || display.saturating_add(shift).saturating_add(amount) < end {
+                break;
+            }
+            shift = shift.saturating_add(amount);
+        }
+        display.saturating_add(shift)
+    }
+
+    /// Moves and/or resizes a panel to a position given in display rows (what the user sees
+    /// and drags, collapsed rows applied), then pushes overlapped panels down.
+    pub fn set_display_pos(&mut self, id: u64, pos: GridPos) -> bool {
+        let y = self.absolute_y(pos.y);
+        self.set_pos(id, GridPos { y, ..pos })
+    }
+
+    /// What is drawn and where: rows and the panels of expanded rows, with everything below a
+    /// collapsed row moved up by the height of what it hides. Sorted top to bottom, left to
+    /// right.
+    pub fn layout(&self) -> Vec<LayoutItem> {
+        let spans = self.collapsed_spans();
+        let hidden = |y: u32| spans.iter().any(|(s, e, _)| y >= *s && y < *e);
+        let mut items: Vec<LayoutItem> = self
+            .rows
             .iter()
             .map(|r| LayoutItem::Row {
                 id: r.id,
-                y: display_y(r.y),
+                y: self.display_y(r.y),
             })
             .collect();
         for p in &self.panels {
             let g = p.panel.grid.unwrap_or_default();
-            if hidden.iter().any(|(s, e)| g.y >= *s && g.y < *e) {
+            if hidden(g.y) {
                 continue;
             }
             items.push(LayoutItem::Panel {
                 id: p.id,
                 pos: GridPos {
-                    y: display_y(g.y),
+                    y: self.display_y(g.y),
                     ..g
                 },
             });
@@ -754,6 +785,63 @@ mod tests {
                 },
             ]
         );
+        // Positions given in display rows (what a drag sees) land where they are drawn.
+        assert_eq!(d.display_y(10), 2);
+        assert_eq!(d.absolute_y(2), 10);
+        assert_eq!(d.absolute_y(1), 9);
+        assert_eq!(d.absolute_y(0), 0);
+        assert!(d.set_display_pos(
+            3,
+            GridPos {
+                x: 0,
+                y: 4,
+                w: 24,
+                h: 5
+            }
+        ));
+        assert_eq!(d.pos(3).unwrap().y, 12);
+        assert!(d.layout().contains(&LayoutItem::Panel {
+            id: 3,
+            pos: GridPos {
+                x: 0,
+                y: 4,
+                w: 24,
+                h: 5
+            }
+        }));
+        // Every drawn panel's display position maps back to its absolute one.
+        for item in d.layout() {
+            if let LayoutItem::Panel { id, pos } = item {
+                assert_eq!(d.absolute_y(pos.y), d.pos(id).unwrap().y);
+            }
+        }
+        // Two collapsed rows: each hides its span, display rows map back through both.
+        let mut two = d.clone();
+        two.rows.push(Row {
+            id: 12,
+            y: 17,
+            collapsed: true,
+            ..Row::default()
+        });
+        two.panels.push(cell(4, 0, 18, 12, 4));
+        two.rows.push(Row {
+            id: 13,
+            y: 22,
+            ..Row::default()
+        });
+        two.panels.push(cell(5, 0, 23, 12, 4));
+        let drawn: Vec<(u64, u32)> = two
+            .layout()
+            .iter()
+            .filter_map(|i| match i {
+                LayoutItem::Panel { id, pos } => Some((*id, pos.y)),
+                LayoutItem::Row { .. } => None,
+            })
+            .collect();
+        assert_eq!(drawn, [(3, 4), (5, 11)]);
+        for (id, y) in drawn {
+            assert_eq!(two.absolute_y(y), two.pos(id).unwrap().y);
+        }
         // The last row collapsed hides everything below it.
         d.toggle_row(10);
         d.toggle_row(11);

@@ -9,6 +9,7 @@
 //!   from queries, custom lists and intervals, selection rules;
 //! - [`share`]: a dashboard or panel as a URL fragment;
 //! - [`check`]: every query parses, every variable exists;
+//! - [`diff`]: line diffs of two versions;
 //! - [`builtin`]: the dashboards Lookout ships (the seed's, model drift);
 //! - [`model`]: the notebook document (cells, targets, panels, field options, thresholds),
 //!   camelCase JSON with a schema version, no credentials;
@@ -36,6 +37,7 @@
 
 pub mod builtin;
 pub mod check;
+pub mod diff;
 pub mod document;
 pub mod heatmap;
 pub mod interval;
