@@ -9,6 +9,13 @@
 //!   time, against the floor of the same run: writing the same bytes durably in the same
 //!   folder (`write`, `fsync`, `rename`, `fsync` of the folder) from this process.
 //!
+//! - **A 100-panel dashboard opened → every panel drawn**, in headless Chromium: 100 time
+//!   series panels over 6 h of the notebook bench's counters (10 instances × 10 labels at
+//!   15 s), with Lookout's engine behind them (the dashboard's data source: this server,
+//!   backfilled) against Prometheus 2.42 behind the same panels (a remote URL, backfilled with
+//!   the same samples); and in the page, an edit → "saved" (IndexedDB, then the server; the
+//!   150 ms of quiet that batches keystrokes included).
+//!
 //! Grafana itself is the peer users compare with, but it is not packaged for Debian 12 and
 //! nothing may be downloaded here, so the floors above are the same-run references. Median
 //! of RUNS (default 20).
@@ -19,8 +26,8 @@ use std::time::Instant;
 
 use anyhow::{Context, Result, bail};
 
-use crate::promql_bench::median;
-use crate::{Server, build_lookout, target_dir, wasm_target_dir};
+use crate::promql_bench::{BackfilledPrometheus, median, write_openmetrics};
+use crate::{Server, build_lookout, status, target_dir, wasm_target_dir, web_build};
 
 const EXPORTS: &str = "crates/grafana/testdata/grafana";
 
@@ -154,6 +161,144 @@ pub fn run(root: &Path, args: &[String]) -> Result<()> {
         Ok(())
     })();
     server.stop();
+    result?;
+    browser(root, &dir, runs.min(5))
+}
+
+/// A 100-panel dashboard: time series of `sum by (label) (rate(prediction_value_total{…}[1m]))`
+/// per instance, 4 per grid row, over `[t0, end]`, querying `datasource`.
+fn hundred_panels(
+    uid: &str,
+    datasource: lookout_dashboard::DataSourceRef,
+    t0: i64,
+    end: i64,
+) -> lookout_dashboard::Dashboard {
+    use lookout_dashboard::{Cell, GridPos, Target, TimeRange};
+    let panels = (0..100u32)
+        .map(|i| {
+            let mut c = Cell {
+                id: u64::from(i) + 1,
+                title: format!("Panel {i}"),
+                datasource: lookout_dashboard::DataSourceRef::Dashboard,
+                targets: vec![Target {
+                    expr: format!(
+                        "sum by (label) (rate(prediction_value_total{{instance=\"native-{:08x}\"}}[1m]))",
+                        i % 10
+                    ),
+                    legend_format: "{{label}}".into(),
+                    ..Target::default()
+                }],
+                ..Cell::default()
+            };
+            c.panel.grid = Some(GridPos { x: (i % 4) * 6, y: (i / 4) * 6, w: 6, h: 6 });
+            c
+        })
+        .collect();
+    lookout_dashboard::Dashboard {
+        uid: uid.into(),
+        title: uid.into(),
+        time: TimeRange::absolute(t0, end),
+        datasource,
+        panels,
+        ..lookout_dashboard::Dashboard::default()
+    }
+}
+
+fn browser(root: &Path, dir: &Path, runs: usize) -> Result<()> {
+    web_build(root)?;
+    status(
+        Command::new("npm")
+            .current_dir(root.join("tests/e2e"))
+            .args(["ci", "--no-audit", "--no-fund"]),
+    )?;
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)?
+        .as_millis() as i64;
+    let t0 = (now / 7_200_000) * 7_200_000 - 8 * 3_600_000;
+    let end = t0 + 6 * 3_600_000;
+    let om = dir.join("data.om");
+    eprintln!("dashboard-bench: 100 counters × 6 h at 15 s into Prometheus and lookout serve");
+    write_openmetrics(&om, &crate::notebook_bench::data(t0))?;
+    let prom = BackfilledPrometheus::start(
+        dir,
+        &om,
+        &["--web.cors.origin=.*"],
+        ("count(bench_gauge)", end, "1000"),
+    )?;
+    let lookout = target_dir(root).join("release/lookout");
+    let data = dir.join("browser-data");
+    let mut server = Server::start(
+        Command::new(&lookout)
+            .args(["serve", "--addr", "127.0.0.1:0", "--retention-hours", "48"])
+            .arg("--backfill")
+            .arg(&om)
+            .arg("--static-dir")
+            .arg(root.join("dist"))
+            .arg("--data-dir")
+            .arg(&data),
+    )?;
+    let result = (|| -> Result<()> {
+        let store = lookout_store::DashboardStore::open(data.join("dashboards"))?;
+        let ours = hundred_panels(
+            "bench-lookout",
+            lookout_dashboard::DataSourceRef::Server,
+            t0,
+            end,
+        );
+        let theirs = hundred_panels(
+            "bench-prometheus",
+            lookout_dashboard::DataSourceRef::Remote {
+                url: prom.url.clone(),
+            },
+            t0,
+            end,
+        );
+        store.put("bench-lookout", ours)?;
+        store.put("bench-prometheus", theirs)?;
+        let out = Command::new("node")
+            .arg(root.join("crates/xtask/peers/web/dashboard-bench.mjs"))
+            .arg(format!("{}/", server.url.trim_end_matches('/')))
+            .arg(runs.to_string())
+            .args(["bench-lookout", "bench-prometheus"])
+            .output()
+            .context("node")?;
+        let text = String::from_utf8_lossy(&out.stdout);
+        let v: serde_json::Value = serde_json::from_str(text.trim()).with_context(|| {
+            format!(
+                "dashboard-bench.mjs printed no JSON: {text}\n{}",
+                String::from_utf8_lossy(&out.stderr)
+            )
+        })?;
+        if let Some(f) = v.get("failure") {
+            bail!("dashboard-bench.mjs: {f}");
+        }
+        let med = |path: &[&str]| -> f64 {
+            let mut x = &v;
+            for p in path {
+                x = &x[*p];
+            }
+            let xs: Vec<f64> = x
+                .as_array()
+                .map(|a| a.iter().filter_map(|x| x.as_f64()).collect())
+                .unwrap_or_default();
+            if xs.is_empty() { f64::NAN } else { median(xs) }
+        };
+        let (l, p) = (
+            med(&["bench-lookout", "open_to_drawn_ms"]),
+            med(&["bench-prometheus", "open_to_drawn_ms"]),
+        );
+        println!(
+            "\n| 100 time series panels, 10 series × 6 h each | Lookout (this server) | Prometheus 2.42 (remote, CORS) | ratio |\n|---|---|---|---|\n| dashboard opened → every panel drawn (median of {runs}) | {l:.0} ms | {p:.0} ms | {:.2} |",
+            l / p
+        );
+        println!(
+            "\n| in the page | median of {runs} |\n|---|---|\n| edit → saved in IndexedDB and on the server (150 ms of quiet included) | {:.0} ms |",
+            med(&["save_ms"])
+        );
+        Ok(())
+    })();
+    server.stop();
+    drop(prom);
     result
 }
 

@@ -29,7 +29,7 @@ const LABELS: [&str; 10] = [
     "Truck",
 ];
 
-fn data(t0: i64) -> Vec<(Labels, Vec<(i64, f64)>)> {
+pub(crate) fn data(t0: i64) -> Vec<(Labels, Vec<(i64, f64)>)> {
     let mut out = Vec::new();
     let mut x: u64 = 11;
     let mut rnd = || {
