@@ -27,7 +27,7 @@ use std::time::Instant;
 use anyhow::{Context, Result, bail};
 
 use crate::promql_bench::{BackfilledPrometheus, median, write_openmetrics};
-use crate::{Server, build_lookout, status, target_dir, wasm_target_dir, web_build};
+use crate::{Server, build_lookout, target_dir, wasm_target_dir, web_build};
 
 const EXPORTS: &str = "crates/grafana/testdata/grafana";
 
@@ -206,11 +206,7 @@ fn hundred_panels(
 
 fn browser(root: &Path, dir: &Path, runs: usize) -> Result<()> {
     web_build(root)?;
-    status(
-        Command::new("npm")
-            .current_dir(root.join("tests/e2e"))
-            .args(["ci", "--no-audit", "--no-fund"]),
-    )?;
+    crate::npm_ci(&root.join("tests/e2e"))?;
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)?
         .as_millis() as i64;
@@ -334,39 +330,15 @@ fn curl_overhead(url: &str, runs: usize) -> Result<Vec<f64>> {
 }
 
 fn wasm_times(root: &Path) -> Result<Vec<(String, f64)>> {
-    let out = Command::new(crate::cargo_bin("wasm-pack"))
-        .current_dir(root.join("crates/grafana"))
-        .env("CARGO_TARGET_DIR", wasm_target_dir(root))
-        .env("CHROMEDRIVER", "/usr/bin/chromedriver")
-        .env("WASM_BINDGEN_TEST_TIMEOUT", "600")
-        .args([
-            "test",
-            "--release",
-            "--headless",
-            "--chrome",
-            "--mode",
-            "no-install",
-        ])
-        .args([
-            "--",
-            "--locked",
-            "--test",
-            "browser_bench",
-            "--",
-            "--include-ignored",
-            "--nocapture",
-        ])
-        .output()
-        .context("wasm-pack")?;
-    let text =
-        String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
-    if !out.status.success() {
-        bail!("in-browser benchmark failed:\n{text}");
-    }
-    Ok(text
-        .lines()
-        .filter_map(|l| {
-            let rest = &l[l.find("BENCH|")? + 6..];
+    let lines = crate::promql_bench::browser_bench_lines(
+        root,
+        &wasm_target_dir(root),
+        "crates/grafana",
+        "browser_bench",
+    )?;
+    Ok(lines
+        .iter()
+        .filter_map(|rest| {
             let (k, v) = rest.split_once('|')?;
             Some((k.to_string(), v.trim().parse().ok()?))
         })

@@ -216,11 +216,7 @@ fn test(root: &Path, extra: &[String]) -> Result<()> {
     // tests/web.rs, and lint the worker there.
     edge_build(root)?;
     web_build(root)?;
-    status(
-        Command::new("npm")
-            .current_dir(root.join("tests/e2e"))
-            .args(["ci", "--no-audit", "--no-fund"]),
-    )?;
+    npm_ci(&root.join("tests/e2e"))?;
     // The notebook's JavaScript (editor, charts) on its own in Chromium: completion through
     // a client, lint, run keys, error marks, charts, zoom, markup as text.
     status(
@@ -460,13 +456,18 @@ fn ensure_edge_npm(edge: &Path) -> Result<()> {
     let have = tool_version(&edge.join("node_modules/.bin/workerd"), "--version");
     let opt = edge.join("node_modules/binaryen/bin/wasm-opt").exists();
     if have.is_none() || !opt {
-        status(
-            Command::new("npm")
-                .current_dir(edge)
-                .args(["ci", "--no-audit", "--no-fund"]),
-        )?;
+        npm_ci(edge)?;
     }
     Ok(())
+}
+
+/// `npm ci` in `dir` (the lockfile's exact packages, from the registry or npm's cache).
+pub(crate) fn npm_ci(dir: &Path) -> Result<()> {
+    status(
+        Command::new("npm")
+            .current_dir(dir)
+            .args(["ci", "--no-audit", "--no-fund"]),
+    )
 }
 
 /// The page: `trunk build --release` (offline, the `wasm` profile) into dist/.

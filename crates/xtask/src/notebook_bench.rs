@@ -14,7 +14,7 @@ use anyhow::{Context, Result, bail};
 use lookout_promql::Labels;
 
 use crate::promql_bench::{BackfilledPrometheus, median, write_openmetrics};
-use crate::{Server, build_lookout, status, target_dir, web_build};
+use crate::{Server, build_lookout, target_dir, web_build};
 
 const LABELS: [&str; 10] = [
     "Airplane",
@@ -71,11 +71,7 @@ pub fn run(root: &Path, extra: &[String]) -> Result<()> {
     let runs: u32 = extra.first().and_then(|s| s.parse().ok()).unwrap_or(10);
     web_build(root)?;
     let lookout = build_lookout(root)?;
-    status(
-        Command::new("npm")
-            .current_dir(root.join("tests/e2e"))
-            .args(["ci", "--no-audit", "--no-fund"]),
-    )?;
+    crate::npm_ci(&root.join("tests/e2e"))?;
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)?
         .as_millis() as i64;

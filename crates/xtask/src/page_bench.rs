@@ -42,11 +42,7 @@ pub fn run(root: &Path, extra: &[String]) -> Result<()> {
     web_build(root)?;
     let lookout = build_lookout(root)?;
     let web = root.join("crates/xtask/peers/web");
-    status(
-        Command::new("npm")
-            .current_dir(&web)
-            .args(["ci", "--no-audit", "--no-fund"]),
-    )?;
+    crate::npm_ci(&web)?;
     let dist = root.join("dist");
     let peer = dist.join("peer");
     std::fs::create_dir_all(peer.join("samples"))?;

@@ -152,10 +152,16 @@ pub(crate) fn median(mut v: Vec<f64>) -> f64 {
     v[v.len() / 2]
 }
 
-/// Median wasm times (ms) by (query, kind) from the in-browser run.
-fn wasm_times(root: &Path, wasm_target: &Path) -> Result<Vec<(String, String, f64)>> {
+/// The `BENCH|…` lines (what follows `BENCH|`) that `tests/<test>.rs` of `krate` prints when
+/// `wasm-pack` runs it in headless Chromium (release, ignored tests included).
+pub(crate) fn browser_bench_lines(
+    root: &Path,
+    wasm_target: &Path,
+    krate: &str,
+    test: &str,
+) -> Result<Vec<String>> {
     let out = Command::new(crate::cargo_bin("wasm-pack"))
-        .current_dir(root.join("crates/promql"))
+        .current_dir(root.join(krate))
         .env("CARGO_TARGET_DIR", wasm_target)
         .env("CHROMEDRIVER", "/usr/bin/chromedriver")
         .env("WASM_BINDGEN_TEST_TIMEOUT", "600")
@@ -171,7 +177,7 @@ fn wasm_times(root: &Path, wasm_target: &Path) -> Result<Vec<(String, String, f6
             "--",
             "--locked",
             "--test",
-            "browser_bench",
+            test,
             "--",
             "--include-ignored",
             "--nocapture",
@@ -185,8 +191,16 @@ fn wasm_times(root: &Path, wasm_target: &Path) -> Result<Vec<(String, String, f6
     }
     Ok(text
         .lines()
-        .filter_map(|l| {
-            let rest = &l[l.find("BENCH|")? + 6..];
+        .filter_map(|l| Some(l[l.find("BENCH|")? + 6..].to_string()))
+        .collect())
+}
+
+/// Median wasm times (ms) by (query, kind) from the in-browser run.
+fn wasm_times(root: &Path, wasm_target: &Path) -> Result<Vec<(String, String, f64)>> {
+    let lines = browser_bench_lines(root, wasm_target, "crates/promql", "browser_bench")?;
+    Ok(lines
+        .iter()
+        .filter_map(|rest| {
             let mut f = rest.split('|');
             let (q, k, ms) = (f.next()?, f.next()?, f.next()?.trim().parse().ok()?);
             Some((q.to_string(), k.to_string(), ms))
