@@ -57,9 +57,24 @@ fn record_cost() -> f64 {
     t.elapsed().as_secs_f64() * 1e9 / n as f64
 }
 
+/// The CPU's model name (`/proc/cpuinfo`), for the record.
+pub fn cpu_model() -> String {
+    std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|t| {
+            t.lines()
+                .find(|l| l.starts_with("model name"))
+                .and_then(|l| l.split_once(':'))
+                .map(|(_, v)| v.trim().to_string())
+        })
+        .unwrap_or_else(|| std::env::consts::ARCH.to_string())
+}
+
 #[derive(Serialize)]
 struct BenchResult {
     backend: &'static str,
+    /// The machine's CPU.
+    cpu: String,
     /// The CPU backend's instruction set.
     #[serde(skip_serializing_if = "Option::is_none")]
     kernel: Option<&'static str>,
@@ -104,6 +119,7 @@ fn measure(clf: &Classifier, args: &BenchArgs) -> Result<BenchResult> {
     Ok(BenchResult {
         backend: clf.backend().name(),
         kernel: clf.cpu_kernel(),
+        cpu: cpu_model(),
         batch1_ms_p50: pick(0.5),
         batch1_ms_mean: lat.iter().sum::<f64>() / lat.len() as f64,
         batch1_ms_p99: pick(0.99),
@@ -116,6 +132,12 @@ fn measure(clf: &Classifier, args: &BenchArgs) -> Result<BenchResult> {
 
 pub fn run(args: BenchArgs) -> Result<()> {
     let mut cpu_batch1_ms = None;
+    eprintln!(
+        "bench: {} ({} threads); LOOKOUT_CPU_KERNEL={} picks the CPU kernel",
+        cpu_model(),
+        std::thread::available_parallelism().map_or(1, |n| n.get()),
+        std::env::var("LOOKOUT_CPU_KERNEL").unwrap_or_else(|_| "(unset: the widest)".into())
+    );
     for name in &args.backends {
         let backend = match name.as_str() {
             "cpu" => Backend::Cpu,

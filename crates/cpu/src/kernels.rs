@@ -171,6 +171,12 @@ unsafe fn gemm_panel<I: Isa>(
         unsafe {
             let (a, c) = (a.add(i * lda), c.add(i * ldc));
             match rows {
+                12 => micro::<I, 12>(a, lda, b, k, c, ldc, bias, relu),
+                11 => micro::<I, 11>(a, lda, b, k, c, ldc, bias, relu),
+                10 => micro::<I, 10>(a, lda, b, k, c, ldc, bias, relu),
+                9 => micro::<I, 9>(a, lda, b, k, c, ldc, bias, relu),
+                8 => micro::<I, 8>(a, lda, b, k, c, ldc, bias, relu),
+                7 => micro::<I, 7>(a, lda, b, k, c, ldc, bias, relu),
                 6 => micro::<I, 6>(a, lda, b, k, c, ldc, bias, relu),
                 5 => micro::<I, 5>(a, lda, b, k, c, ldc, bias, relu),
                 4 => micro::<I, 4>(a, lda, b, k, c, ldc, bias, relu),

@@ -73,6 +73,9 @@ pub struct Params<'a> {
 /// The instruction set a [`Plan`] runs on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Kernel {
+    /// x86-64 with AVX-512F (16 lanes, fused multiply-add, 12 × 32 microkernel, halves
+    /// converted in hardware).
+    Avx512,
     /// x86-64 with AVX2, FMA and F16C (8 lanes, fused multiply-add, 6 × 16 microkernel).
     Avx2,
     /// wasm32 with simd128 (4 lanes, 4 × 8 microkernel).
@@ -82,39 +85,83 @@ pub enum Kernel {
 }
 
 impl Kernel {
-    /// The best kernel this CPU runs.
+    /// Every kernel, widest first.
+    pub const ALL: [Kernel; 4] = [Kernel::Avx512, Kernel::Avx2, Kernel::Wasm, Kernel::Portable];
+
+    /// The kernel plans use: `LOOKOUT_CPU_KERNEL` (`avx512`, `avx2`, `portable`) when it
+    /// names one this CPU runs (to compare them on one machine), else the widest this CPU
+    /// runs ([`Kernel::best`]).
     pub fn detect() -> Self {
-        #[cfg(target_arch = "x86_64")]
-        if std::arch::is_x86_feature_detected!("avx2")
-            && std::arch::is_x86_feature_detected!("fma")
-            && std::arch::is_x86_feature_detected!("f16c")
+        #[cfg(not(target_arch = "wasm32"))]
+        if let Some(k) = std::env::var("LOOKOUT_CPU_KERNEL")
+            .ok()
+            .and_then(|v| Kernel::from_name(&v))
+            .filter(|k| k.is_supported())
         {
-            return Kernel::Avx2;
+            return k;
         }
-        #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
-        return Kernel::Wasm;
-        #[allow(unreachable_code)]
-        Kernel::Portable
+        Kernel::best()
+    }
+
+    /// The widest kernel this CPU runs.
+    pub fn best() -> Self {
+        Kernel::ALL
+            .into_iter()
+            .find(|k| k.is_supported())
+            .unwrap_or(Kernel::Portable)
+    }
+
+    /// A kernel by [`Kernel::name`] or short name (`avx512`, `avx2`, `wasm`, `portable`).
+    pub fn from_name(name: &str) -> Option<Self> {
+        Some(match name.trim().to_ascii_lowercase().as_str() {
+            "avx512" | "avx512f" | "avx-512" => Kernel::Avx512,
+            "avx2" | "avx2+fma" => Kernel::Avx2,
+            "wasm" | "wasm-simd128" => Kernel::Wasm,
+            "portable" => Kernel::Portable,
+            _ => return None,
+        })
     }
 
     /// Whether this machine (and build) can run the kernel.
     pub fn is_supported(self) -> bool {
         match self {
             Kernel::Portable => true,
-            k => k == Kernel::detect(),
+            #[cfg(target_arch = "x86_64")]
+            Kernel::Avx512 => {
+                std::arch::is_x86_feature_detected!("avx512f")
+                    && std::arch::is_x86_feature_detected!("avx2")
+                    && std::arch::is_x86_feature_detected!("fma")
+            }
+            #[cfg(target_arch = "x86_64")]
+            Kernel::Avx2 => {
+                std::arch::is_x86_feature_detected!("avx2")
+                    && std::arch::is_x86_feature_detected!("fma")
+                    && std::arch::is_x86_feature_detected!("f16c")
+            }
+            #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+            Kernel::Wasm => true,
+            #[allow(unreachable_patterns)]
+            _ => false,
         }
     }
 
     pub fn name(self) -> &'static str {
         match self {
+            Kernel::Avx512 => "avx512f",
             Kernel::Avx2 => "avx2+fma",
             Kernel::Wasm => "wasm-simd128",
             Kernel::Portable => "portable",
         }
     }
 
+    /// Whether the kernel reads fc1 as halves for single rows (when every weight is one).
+    fn reads_halves(self) -> bool {
+        matches!(self, Kernel::Avx2 | Kernel::Avx512)
+    }
+
     fn lanes(self) -> usize {
         match self {
+            Kernel::Avx512 => 16,
             Kernel::Avx2 => 8,
             Kernel::Wasm | Kernel::Portable => 4,
         }
@@ -133,6 +180,8 @@ macro_rules! dispatch {
         match $kernel {
             // SAFETY (all arms): a plan holds a kernel only where `Kernel::is_supported`, and
             // the callers pass the lengths the kernels' contracts ask for.
+            #[cfg(target_arch = "x86_64")]
+            Kernel::Avx512 => unsafe { avx512::$f($($arg),*) },
             #[cfg(target_arch = "x86_64")]
             Kernel::Avx2 => unsafe { avx2::$f($($arg),*) },
             #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
@@ -259,6 +308,120 @@ mod avx2 {
     }
 }
 
+/// The kernels compiled with AVX-512F: the generic code inlines into these.
+#[cfg(target_arch = "x86_64")]
+mod avx512 {
+    use super::kernels::{self, PackedLayer, WinogradLayer};
+    use super::simd::Avx512;
+
+    #[target_feature(enable = "avx512f,avx2,fma")]
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) unsafe fn winograd_rows(
+        layer: &WinogradLayer,
+        input: &[f32],
+        h: usize,
+        w: usize,
+        ty0: usize,
+        ty1: usize,
+        pool: bool,
+        out: &mut [f32],
+    ) {
+        unsafe { kernels::winograd_rows::<Avx512>(layer, input, h, w, ty0, ty1, pool, out) }
+    }
+
+    #[target_feature(enable = "avx512f,avx2,fma")]
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) unsafe fn conv_direct_rows(
+        layer: &PackedLayer,
+        input: &[f32],
+        c: usize,
+        h: usize,
+        w: usize,
+        y0: usize,
+        y1: usize,
+        out: &mut [f32],
+    ) {
+        unsafe { kernels::conv_direct_rows::<Avx512>(layer, input, c, h, w, y0, y1, out) }
+    }
+
+    /// A single row over half-precision panels (see [`PackedLayer::panels_f16`]), else the
+    /// generic kernel.
+    #[target_feature(enable = "avx512f,avx2,fma")]
+    pub(crate) unsafe fn dense_panels(
+        layer: &PackedLayer,
+        a: &[f32],
+        m: usize,
+        p0: usize,
+        p1: usize,
+        relu: bool,
+        out: &mut [f32],
+    ) {
+        if m != 1 || layer.panels_f16.is_empty() {
+            return unsafe { kernels::dense_panels::<Avx512>(layer, a, m, p0, p1, relu, out) };
+        }
+        let (k, nr) = (layer.k, 32);
+        for p in p0..p1 {
+            unsafe {
+                gemv_f16(
+                    a.as_ptr(),
+                    layer.panels_f16.as_ptr().add(p * k * nr),
+                    k,
+                    out.as_mut_ptr().add((p - p0) * nr),
+                    layer.bias.as_ptr().add(p * nr),
+                    relu,
+                )
+            }
+        }
+    }
+
+    /// `c[32] = a[k] · B` with `B` a panel of halves `[k][32]`, converted by `vcvtph2ps`.
+    #[inline(always)]
+    unsafe fn gemv_f16(
+        a: *const f32,
+        b: *const u16,
+        k: usize,
+        c: *mut f32,
+        bias: *const f32,
+        relu: bool,
+    ) {
+        use std::arch::x86_64::*;
+        unsafe {
+            // A macro, not a closure: closures compile without the entry point's target
+            // features and the intrinsics would not inline.
+            macro_rules! half {
+                ($p:expr) => {
+                    _mm512_cvtph_ps(_mm256_loadu_si256($p.cast()))
+                };
+            }
+            let mut acc = [[_mm512_setzero_ps(); 2]; 4];
+            let quads = k / 4;
+            for q in 0..quads {
+                for (u, pair) in acc.iter_mut().enumerate() {
+                    let kk = q * 4 + u;
+                    let av = _mm512_set1_ps(*a.add(kk));
+                    let bp = b.add(kk * 32);
+                    pair[0] = _mm512_fmadd_ps(av, half!(bp), pair[0]);
+                    pair[1] = _mm512_fmadd_ps(av, half!(bp.add(16)), pair[1]);
+                }
+            }
+            for kk in quads * 4..k {
+                let av = _mm512_set1_ps(*a.add(kk));
+                let bp = b.add(kk * 32);
+                acc[0][0] = _mm512_fmadd_ps(av, half!(bp), acc[0][0]);
+                acc[0][1] = _mm512_fmadd_ps(av, half!(bp.add(16)), acc[0][1]);
+            }
+            let mut row = [_mm512_setzero_ps(); 2];
+            for (h, v) in row.iter_mut().enumerate() {
+                *v = _mm512_add_ps(
+                    _mm512_add_ps(acc[0][h], acc[1][h]),
+                    _mm512_add_ps(acc[2][h], acc[3][h]),
+                );
+            }
+            kernels::epilogue::<Avx512>(row, c, bias, relu);
+        }
+    }
+}
+
 /// The network repacked for one [`Kernel`].
 pub struct Plan {
     kernel: Kernel,
@@ -336,7 +499,7 @@ impl Plan {
             let (s, ch) = (k / c, k % c);
             fc1.weight[(ch * spatial + s) * fc1.outputs + o]
         });
-        if kernel == Kernel::Avx2 {
+        if kernel.reads_halves() {
             // Only where lossless: every weight is exactly a half.
             fc1p.panels_f16 = fc1p
                 .panels

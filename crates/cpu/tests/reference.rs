@@ -21,6 +21,22 @@ fn best_kernel_matches_the_reference_for_one_image_and_a_batch() {
     check_against_reference(Kernel::detect(), 5);
 }
 
+/// Every kernel this CPU runs, forced one at a time (AVX-512 and AVX2 on an AVX-512
+/// machine), single images and batches that are not multiples of the microkernel's rows.
+#[test]
+fn every_kernel_this_cpu_runs_matches_the_reference() {
+    let kernels: Vec<Kernel> = Kernel::ALL
+        .into_iter()
+        .filter(|k| k.is_supported())
+        .collect();
+    eprintln!("kernels on this CPU: {kernels:?}");
+    for kernel in kernels {
+        for batch in [1, 2, 13] {
+            check_against_reference(kernel, batch);
+        }
+    }
+}
+
 #[test]
 fn portable_kernel_matches_the_reference() {
     check_against_reference(Kernel::Portable, 3);
@@ -30,17 +46,24 @@ fn portable_kernel_matches_the_reference() {
 fn half_precision_fc1_matches_the_reference() {
     let net = oracle::Net::random_halves(11);
     let plan = Plan::new(&net.params()).expect("plan");
-    assert_eq!(plan.fc1_reads_halves(), plan.kernel() == Kernel::Avx2);
+    assert_eq!(
+        plan.fc1_reads_halves(),
+        matches!(plan.kernel(), Kernel::Avx2 | Kernel::Avx512)
+    );
     assert!(
         !Plan::new(&oracle::Net::random(11).params())
             .expect("plan")
             .fc1_reads_halves()
     );
-    for batch in [1, 2] {
-        let worst = oracle::worst_error_of(&net, Kernel::detect(), batch);
+    for (kernel, batch) in Kernel::ALL
+        .into_iter()
+        .filter(|k| k.is_supported())
+        .flat_map(|k| [(k, 1), (k, 2)])
+    {
+        let worst = oracle::worst_error_of(&net, kernel, batch);
         assert!(
             worst < 1e-4,
-            "batch {batch}: worst relative logit error {worst:e}"
+            "{kernel:?} batch {batch}: worst relative logit error {worst:e}"
         );
     }
 }
