@@ -560,3 +560,88 @@ pub fn check_refusals(
         after(what);
     }
 }
+
+/// What a `lookout serve` started by [`start_server_logged`] printed, stdout and stderr, one
+/// entry per line.
+pub type ServerLog = std::sync::Arc<std::sync::Mutex<Vec<String>>>;
+
+/// [`start_server`] keeping every line the server prints (stderr is echoed too), e.g. to check
+/// that a secret never reaches a log line.
+pub fn start_server_logged(extra: &[&str]) -> (Daemon, String, ServerLog) {
+    let mut child = Command::new(lookout_bin())
+        .args(["serve", "--addr", "127.0.0.1:0"])
+        .args(extra)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .stdin(Stdio::null())
+        .spawn()
+        .expect("start lookout serve");
+    let log: ServerLog = Default::default();
+    let stdout = child.stdout.take().expect("stdout");
+    let stderr = child.stderr.take().expect("stderr");
+    let (tx, rx) = std::sync::mpsc::channel();
+    let out_log = log.clone();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            if let Some(rest) = line.strip_prefix("Lookout listening on ") {
+                let url = rest
+                    .split_whitespace()
+                    .next()
+                    .unwrap_or("")
+                    .trim_end_matches('/');
+                let _ = tx.send(url.to_string());
+            }
+            if let Ok(mut l) = out_log.lock() {
+                l.push(line);
+            }
+        }
+    });
+    let err_log = log.clone();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            eprintln!("[lookout serve] {line}");
+            if let Ok(mut l) = err_log.lock() {
+                l.push(line);
+            }
+        }
+    });
+    let url = rx
+        .recv_timeout(Duration::from_secs(60))
+        .expect("lookout serve printed its URL");
+    (
+        Daemon {
+            name: "lookout serve".into(),
+            child,
+        },
+        url,
+        log,
+    )
+}
+
+/// A real Alertmanager (Debian `prometheus-alertmanager`) on `port`, one receiver that sends
+/// nothing, its data and config in `dir`, no clustering.
+pub fn start_alertmanager(port: u16, dir: &TempDir) -> Daemon {
+    let cfg = dir.0.join("alertmanager.yml");
+    std::fs::write(
+        &cfg,
+        "route:\n  receiver: none\n  group_wait: 1s\nreceivers:\n  - name: none\n",
+    )
+    .expect("alertmanager config");
+    let d = Daemon::spawn(
+        "alertmanager",
+        Command::new("prometheus-alertmanager")
+            .arg(format!("--config.file={}", cfg.display()))
+            .arg(format!(
+                "--storage.path={}",
+                dir.0.join("am-data").display()
+            ))
+            .arg(format!("--web.listen-address=127.0.0.1:{port}"))
+            .arg("--cluster.listen-address=")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null()),
+    );
+    wait_for("alertmanager", Duration::from_secs(30), || {
+        get(&format!("http://127.0.0.1:{port}/-/ready"))
+    });
+    d
+}

@@ -62,6 +62,9 @@ fn groups(pg_port: u16) -> String {
 
 const PUSH: &str = "# TYPE probe gauge\nprobe 1\n";
 
+/// A webhook channel whose receiver is down (port 9, discard, closed here).
+const CHANNEL: &str = r#"{"name": "Hook", "type": "webhook", "secureSettings": {"url": "http://127.0.0.1:9/hooks/T000SECRET"}}"#;
+
 #[test]
 fn every_route_method_and_origin() {
     let pg_port = free_port();
@@ -298,6 +301,86 @@ fn every_route_method_and_origin() {
             From::NoBrowser,
             400,
         ),
+        // Alerts and channels: reads open (CORS decides what a browser may see), writes from
+        // the page's origin and non-browsers only.
+        ("GET", "/api/alerts", "", text, evil, 200),
+        ("POST", "/api/alerts", "", text, From::NoBrowser, 405),
+        ("POST", "/api/alerts", "", text, evil, 403),
+        ("GET", "/api/alerts/nope/1", "", text, From::NoBrowser, 404),
+        ("GET", "/api/alerts/a.b/1", "", text, From::NoBrowser, 400),
+        ("GET", "/api/alerts/nope/x", "", text, From::NoBrowser, 400),
+        ("GET", "/api/channels", "", text, evil, 200),
+        (
+            "PUT",
+            "/api/channels/hook",
+            CHANNEL,
+            json,
+            From::SameOrigin,
+            200,
+        ),
+        ("PUT", "/api/channels/evil", CHANNEL, json, evil, 403),
+        ("PUT", "/api/channels/evil", CHANNEL, text, evil, 403),
+        ("POST", "/api/channels/evil", "name=x", form, evil, 403),
+        ("POST", "/api/channels/hook/test", "", text, evil, 403),
+        // The channel's receiver is down: tried, refused, said so.
+        (
+            "POST",
+            "/api/channels/hook/test",
+            "",
+            text,
+            From::SameOrigin,
+            502,
+        ),
+        (
+            "GET",
+            "/api/channels/hook/test",
+            "",
+            text,
+            From::NoBrowser,
+            405,
+        ),
+        (
+            "PATCH",
+            "/api/channels/hook",
+            CHANNEL,
+            json,
+            From::NoBrowser,
+            405,
+        ),
+        ("DELETE", "/api/channels/hook", "", text, evil, 403),
+        (
+            "PUT",
+            "/api/channels/a.b",
+            CHANNEL,
+            json,
+            From::NoBrowser,
+            400,
+        ),
+        (
+            "PUT",
+            "/api/channels/..%2Fescape",
+            CHANNEL,
+            json,
+            From::NoBrowser,
+            400,
+        ),
+        ("PUT", "/api/channels/x", "{", json, From::NoBrowser, 400),
+        (
+            "DELETE",
+            "/api/channels/hook",
+            "",
+            text,
+            From::NoBrowser,
+            204,
+        ),
+        (
+            "DELETE",
+            "/api/channels/hook",
+            "",
+            text,
+            From::NoBrowser,
+            404,
+        ),
     ];
     let mut wrong = Vec::new();
     for (method, path, body, ct, from, want) in &cases {
@@ -315,8 +398,23 @@ fn every_route_method_and_origin() {
                 "{method} {path} from {from:?}: {got}, want {want}: {answer}"
             ));
         }
+        if answer.contains("T000SECRET") {
+            wrong.push(format!(
+                "{method} {path}: the channel's URL leaked: {answer}"
+            ));
+        }
+        let ours = path.starts_with("/api/alerts") || path.starts_with("/api/channels");
+        if ours && *want >= 400 && !answer.contains("\"error\"") {
+            wrong.push(format!("{method} {path}: not a JSON error: {answer}"));
+        }
     }
     assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+    // The refused channel writes wrote nothing.
+    let stored = std::fs::read_to_string(data.0.join("alerts/channels.json")).unwrap_or_default();
+    assert!(
+        !stored.contains("evil") && !stored.contains("\"x\""),
+        "{stored}"
+    );
     // The refused saves wrote nothing; nothing escaped the folder.
     let files: Vec<String> = std::fs::read_dir(data.0.join("dashboards"))
         .expect("dashboards folder")
@@ -407,6 +505,17 @@ fn a_token_guards_the_apis_and_nothing_else() {
         ("PUT", "/pushgateway/metrics/job/x", PUSH, None, 401),
         ("GET", "/api/dashboards", "", None, 401),
         ("PUT", "/api/dashboards/x", "{}", None, 401),
+        ("GET", "/api/alerts", "", None, 401),
+        ("GET", "/api/alerts", "", Some("s3cret-token"), 200),
+        ("GET", "/api/alerts/d/1", "", None, 401),
+        ("GET", "/api/channels", "", None, 401),
+        ("GET", "/api/channels", "", Some("wrong"), 401),
+        ("GET", "/api/channels", "", Some("s3cret-token"), 200),
+        ("PUT", "/api/channels/x", CHANNEL, None, 401),
+        ("PUT", "/api/channels/x", CHANNEL, Some("s3cret-token"), 200),
+        ("POST", "/api/channels/x/test", "", None, 401),
+        ("DELETE", "/api/channels/x", "", None, 401),
+        ("DELETE", "/api/channels/x", "", Some("s3cret-token"), 204),
         ("GET", "/metrics", "", None, 200),
         ("GET", "/healthz", "", None, 200),
     ];

@@ -102,7 +102,7 @@ enum Command {
     /// Latency (batch 1) and throughput (batch 64) of the model.
     Bench(bench::BenchArgs),
     /// Serve the model: POST /predict, GET /metrics, pushes to a Pushgateway.
-    Serve(serve::ServeArgs),
+    Serve(Box<serve::ServeArgs>),
     /// Send images to a /predict URL at a given rate and report.
     Traffic(traffic::TrafficArgs),
     /// Dashboards as files: import Grafana or Lookout JSON, export Grafana JSON, check queries.
@@ -275,7 +275,7 @@ fn run(command: Command) -> Result<()> {
             Ok(())
         }
         Command::Bench(args) => bench::run(args),
-        Command::Serve(args) => serve::run(args),
+        Command::Serve(args) => serve::run(*args),
         Command::Traffic(args) => traffic::run(args),
         Command::Dashboards(command) => dashboards::run(command),
         Command::ExportWeights { weights, out } => {

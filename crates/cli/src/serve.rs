@@ -61,10 +61,27 @@ pub struct ServeArgs {
     /// store at start.
     #[arg(long)]
     backfill: Option<PathBuf>,
-    /// Folder for dashboards (`DIR/dashboards/<uid>.json`, plain files that belong in git);
-    /// default: the per-user data folder (`$XDG_DATA_HOME/lookout`, `~/.local/share/lookout`).
+    /// Folder for dashboards (`DIR/dashboards/<uid>.json`, plain files that belong in git)
+    /// and alerting (`DIR/alerts/`: the rules' state, and the notification channels with
+    /// their secrets, owner-only); default: the per-user data folder
+    /// (`$XDG_DATA_HOME/lookout`, `~/.local/share/lookout`).
     #[arg(long)]
     data_dir: Option<PathBuf>,
+    /// Evaluate the alerts the dashboards' panels carry (Grafana 7 legacy alerts) and send
+    /// their notifications (`on`, with a data folder), or not (`off`: channels are still kept
+    /// and listed, nothing is evaluated or sent).
+    #[arg(long, value_enum, default_value = "on")]
+    alerts: OnOff,
+    /// Seconds between two looks of the alert scheduler for due rules (each rule runs at its
+    /// own `frequency`).
+    #[arg(long, default_value_t = 1.0)]
+    alert_interval: f64,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum OnOff {
+    On,
+    Off,
 }
 
 fn token(args: &ServeArgs) -> Result<Option<String>> {
@@ -132,6 +149,8 @@ pub fn run(args: ServeArgs) -> Result<()> {
         evaluation_interval: Duration::from_secs_f64(
             args.evaluation_interval.clamp(0.001, 86_400.0),
         ),
+        alerts: args.alerts == OnOff::On,
+        alert_interval: Duration::from_secs_f64(args.alert_interval.clamp(0.05, 3600.0)),
         ..ServerConfig::new(args.addr)
     };
     let rt = tokio::runtime::Builder::new_multi_thread()

@@ -9,6 +9,8 @@
 //!   metrics and the Pushgateway's, scraped every few seconds;
 //! - `/prometheus/api/v1/*` — same-origin proxy to a configured Prometheus-compatible API;
 //! - `/api/dashboards[/<uid>]` — dashboards kept as files in the data folder ([`dashboards`]);
+//! - `/api/alerts[/<uid>/<panel>]`, `/api/channels[/<uid>[/test]]` — the panels' alerts,
+//!   evaluated continuously, and the notification channels ([`alerts`]);
 //! - everything else — the web page's built files, when a folder is given.
 //!
 //! With `cors_origin`, browsers on that origin (or any, with `*`) may call all of these from
@@ -32,6 +34,7 @@ use axum::routing::{any, get, post};
 use lookout_metrics::push::{PushConfig, PushRequest, PushStatus, Pusher, Transport};
 use lookout_service::{Service, ServiceError};
 
+pub mod alerts;
 pub mod dashboards;
 pub mod proxy;
 pub mod query;
@@ -61,6 +64,10 @@ pub struct ServerConfig {
     pub evaluation_interval: Duration,
     /// Where dashboards live (`DIR/dashboards/<uid>.json`); `None`: no dashboard API.
     pub data_dir: Option<PathBuf>,
+    /// Evaluate the dashboards' alerts (with a data folder; `DIR/alerts/`).
+    pub alerts: bool,
+    /// How often the alert scheduler looks for due rules.
+    pub alert_interval: Duration,
 }
 
 impl ServerConfig {
@@ -78,6 +85,8 @@ impl ServerConfig {
             scrape_interval: Duration::from_secs(5),
             evaluation_interval: Duration::from_secs(60),
             data_dir: None,
+            alerts: true,
+            alert_interval: Duration::from_secs(1),
         }
     }
 }
@@ -92,6 +101,7 @@ pub(crate) struct AppState {
     store: SharedStore,
     engine: lookout_promql::Engine,
     dashboards: Option<Arc<lookout_store::DashboardStore>>,
+    alerts: Option<Arc<alerts::Alerts>>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -163,6 +173,10 @@ fn router(
         .route("/prometheus/api/v1/{*rest}", any(proxy::prometheus))
         .route("/api/dashboards", get(dashboards::list))
         .route("/api/dashboards/{uid}", any(dashboards::one))
+        .route("/api/alerts", any(alerts::rules))
+        .route("/api/alerts/{*rest}", any(alerts::rule))
+        .route("/api/channels", any(alerts::channels))
+        .route("/api/channels/{*rest}", any(alerts::channel))
         .with_state(state);
     if let Some(dir) = static_dir {
         app = app.fallback_service(tower_http::services::ServeDir::new(dir));
@@ -271,6 +285,29 @@ pub async fn serve(
         )?)),
         None => None,
     };
+    let engine = lookout_promql::Engine {
+        default_subquery_step_ms: (config.evaluation_interval.as_millis() as i64).max(1),
+        ..lookout_promql::Engine::default()
+    };
+    let alerts = match (&config.data_dir, &dashboards) {
+        (Some(dir), Some(d)) => Some(Arc::new(
+            alerts::Alerts::open(
+                alerts::AlertsConfig {
+                    dir: dir.join("alerts"),
+                    evaluate: config.alerts,
+                    interval: config.alert_interval,
+                    prometheus: config.prometheus.clone(),
+                    scrape_interval_ms: config.scrape_interval.as_millis() as i64,
+                    retry: lookout_alerts::RetryPolicy::default(),
+                },
+                d.clone(),
+                store.clone(),
+                engine.clone(),
+            )
+            .map_err(|e| ServerError::Config(format!("alerts: {e}")))?,
+        )),
+        _ => None,
+    };
     let state = Arc::new(AppState {
         service: service.clone(),
         push_status: push_status.clone(),
@@ -279,11 +316,9 @@ pub async fn serve(
         http: http.clone(),
         backend,
         store,
-        engine: lookout_promql::Engine {
-            default_subquery_step_ms: (config.evaluation_interval.as_millis() as i64).max(1),
-            ..lookout_promql::Engine::default()
-        },
+        engine,
         dashboards,
+        alerts: alerts.clone(),
     });
     let policy = security::Policy {
         allowed_origin: config.cors_origin.clone(),
@@ -323,10 +358,46 @@ pub async fn serve(
         state,
         config.scrape_interval.max(Duration::from_millis(100)),
         config.job.clone(),
-        stop_rx,
+        stop_rx.clone(),
     ));
 
+    let mut alerts_line = None;
+    let alerts_task = match alerts {
+        Some(alerts) => {
+            let host = if addr.ip().is_unspecified() {
+                SocketAddr::new(std::net::Ipv4Addr::LOCALHOST.into(), addr.port())
+            } else {
+                addr
+            };
+            alerts.set_base_url(&format!("http://{host}"));
+            let a = alerts.clone();
+            let _ = tokio::task::spawn_blocking(move || a.scan()).await;
+            let (rules, dashboards) = alerts.counts();
+            alerts_line = Some(if alerts.evaluating() {
+                format!(
+                    "alerts: {rules} rule(s) on {dashboards} dashboard(s), checked every {}s",
+                    config.alert_interval.as_secs_f64()
+                )
+            } else {
+                format!(
+                    "alerts: {rules} rule(s) on {dashboards} dashboard(s), not evaluated (--alerts off)"
+                )
+            });
+            alerts
+                .evaluating()
+                .then(|| tokio::spawn(alerts.run(stop_rx.clone())))
+        }
+        None => None,
+    };
+
     on_ready(addr);
+    if let Some(line) = alerts_line {
+        // Not `println!`: a closed stdout must not stop the server.
+        use std::io::Write;
+        let mut out = std::io::stdout().lock();
+        let _ = writeln!(out, "{line}");
+        let _ = out.flush();
+    }
     let result = axum::serve(listener, app)
         .with_graceful_shutdown(shutdown)
         .await
@@ -336,6 +407,9 @@ pub async fn serve(
         let _ = task.await;
     }
     let _ = scrape_task.await;
+    if let Some(task) = alerts_task {
+        let _ = task.await;
+    }
     result
 }
 

@@ -357,6 +357,30 @@ fn read_known<'a>(
 /// rename over `path`, fsync of the folder. Readers see the old or the new content, never a
 /// mix, whatever happens in between.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> io::Result<()> {
+    write_atomic_mode(path, bytes, false)
+}
+
+/// [`write_atomic`] for a file that holds secrets: on unix the file is created with mode
+/// 0600 (owner only) before anything is written to it, so no moment exists in which others
+/// could read it.
+pub fn write_atomic_private(path: &Path, bytes: &[u8]) -> io::Result<()> {
+    write_atomic_mode(path, bytes, true)
+}
+
+fn create_file(path: &Path, private: bool) -> io::Result<fs::File> {
+    let mut options = fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    if private {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    #[cfg(not(unix))]
+    let _ = private;
+    options.open(path)
+}
+
+fn write_atomic_mode(path: &Path, bytes: &[u8], private: bool) -> io::Result<()> {
     use std::sync::atomic::{AtomicU64, Ordering};
     static COUNTER: AtomicU64 = AtomicU64::new(0);
     let dir = path
@@ -373,7 +397,7 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> io::Result<()> {
         COUNTER.fetch_add(1, Ordering::Relaxed)
     ));
     let result = (|| {
-        let mut f = fs::File::create(&tmp)?;
+        let mut f = create_file(&tmp, private)?;
         f.write_all(bytes)?;
         f.sync_all()?;
         drop(f);
@@ -598,5 +622,23 @@ mod tests {
         let saved: u64 = handles.into_iter().map(|h| h.join().unwrap()).sum();
         // Every successful save was based on the version before it: versions count them.
         assert_eq!(store.get("d").unwrap().version, 1 + saved);
+    }
+
+    #[test]
+    fn private_files_are_owner_only() {
+        let tmp = Tmp::new("private");
+        fs::create_dir_all(&tmp.0).unwrap();
+        let path = tmp.0.join("channels.json");
+        write_atomic_private(&path, b"{\"secret\": 1}").unwrap();
+        write_atomic_private(&path, b"{\"secret\": 2}").unwrap();
+        assert_eq!(fs::read_to_string(&path).unwrap(), "{\"secret\": 2}");
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = fs::metadata(&path).unwrap().permissions().mode();
+            assert_eq!(mode & 0o777, 0o600, "{mode:o}");
+        }
+        // Only the file itself is left (no temporary files).
+        assert_eq!(fs::read_dir(&tmp.0).unwrap().count(), 1);
     }
 }

@@ -21,6 +21,7 @@ const APT_PACKAGES: &[&str] = &[
     "prometheus",
     "prometheus-pushgateway",
     "victoria-metrics",
+    "prometheus-alertmanager",
     "chromium",
     "chromium-driver",
 ];
