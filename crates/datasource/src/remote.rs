@@ -188,11 +188,15 @@ impl<H: HttpClient> Remote<H> {
         path: &str,
         params: &[(&str, String)],
     ) -> Result<T, SourceError> {
-        let mut form = form_urlencoded::Serializer::new(String::new());
-        for (k, v) in params {
-            form.append_pair(k, v);
-        }
-        let encoded = form.finish();
+        // In its own scope: the serializer is not `Send`, and held across the await below it
+        // would make this future not `Send` (a server runs it on its multi-threaded runtime).
+        let encoded = {
+            let mut form = form_urlencoded::Serializer::new(String::new());
+            for (k, v) in params {
+                form.append_pair(k, v);
+            }
+            form.finish()
+        };
         let endpoint = format!("{}/api/v1/{path}", self.base);
         let (url, body) = match method {
             "POST" => (endpoint.clone(), Some(encoded)),

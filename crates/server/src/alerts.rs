@@ -593,28 +593,21 @@ impl Alerts {
                 .unwrap_or_else(|e| EvalResult::failed(now, format!("evaluation failed: {e}")))
             }
             Source::Remote(url) => {
-                // `Remote`'s futures are not `Send` (it keeps a form serializer across an
-                // await): they run on a blocking thread, driven by the runtime's handle.
                 let mut source =
                     Remote::new(&url, Credentials::None, ReqwestHttp(self.http.clone()));
                 source.timeout_ms = QUERY_TIMEOUT_MS;
-                let entry = entry.clone();
-                let handle = tokio::runtime::Handle::current();
-                tokio::task::spawn_blocking(move || {
-                    let Some(cell) = entry.dashboard.panel(entry.panel_id) else {
-                        return EvalResult::failed(now, "the panel is gone");
-                    };
-                    handle.block_on(evaluate_with(
-                        &entry.rule,
-                        cell,
-                        &entry.dashboard.variables,
-                        &source,
-                        now,
-                        &EvalOptions::default(),
-                    ))
-                })
+                let Some(cell) = entry.dashboard.panel(entry.panel_id) else {
+                    return EvalResult::failed(now, "the panel is gone");
+                };
+                evaluate_with(
+                    &entry.rule,
+                    cell,
+                    &entry.dashboard.variables,
+                    &source,
+                    now,
+                    &EvalOptions::default(),
+                )
                 .await
-                .unwrap_or_else(|e| EvalResult::failed(now, format!("evaluation failed: {e}")))
             }
         }
     }
