@@ -285,7 +285,10 @@ fn notebook_queries_and_draws_the_pages_metrics() {
 /// resize by dragging, reload; collapse a row; markup in titles and descriptions stays text;
 /// versions restore; a stale second tab gets the conflict prompt; saves reach the data dir,
 /// and an edit made while the server is stopped reaches it once it is started again on the
-/// same port. The script asks for the stop and the start on its stdout.
+/// same port. Import (a real Grafana export with rows and variables, a hostile one, a
+/// truncated file beside a Lookout JSON), a custom variable narrowing a panel's series, the
+/// variables editor, Grafana and Lookout JSON exports, and a shared link opened in a new page
+/// and saved under a free uid. The script asks for the stop and the start on its stdout.
 #[test]
 fn dashboards_are_never_lost() {
     use std::io::{BufRead, BufReader, Write};
@@ -464,6 +467,128 @@ fn dashboards_are_never_lost() {
         Duration::from_secs(20),
         || (file_title("e2e-board").as_deref() == Some("Edited while away")).then_some(()),
     );
+    // Import of a real Grafana export: opened, with its rows, variables bar and report.
+    let report = v["import_report"].as_str().unwrap_or("");
+    assert!(
+        report.contains("Grafana dashboard") && report.contains("schemaVersion 16"),
+        "{v}"
+    );
+    assert_eq!(v["tikv_title"], "Test-Cluster-TiKV-Raw", "{v}");
+    assert_eq!(
+        strings("tikv_rows"),
+        ["Read - All", "Causal timestamp"],
+        "row titles with $command substituted: {v}"
+    );
+    assert_eq!(strings("tikv_vars"), ["command", "instance"], "{v}");
+    assert_eq!(v["tikv_var_text"], "All ▾", "{v}");
+    assert!(
+        strings("tikv_panels")
+            .iter()
+            .any(|t| t == "Command Duration"),
+        "{v}"
+    );
+    // A hostile Grafana export: text everywhere, no script ran.
+    assert_eq!(strings("hostile_panel_titles"), [xss], "{v}");
+    assert_eq!(v["hostile_title"], xss, "{v}");
+    assert_eq!(v["hostile_description"], xss, "{v}");
+    assert!(
+        strings("hostile_legend")
+            .iter()
+            .any(|l| l == &format!("{xss}Ship")),
+        "{v}"
+    );
+    assert!(
+        v["hostile_report"]
+            .as_str()
+            .unwrap_or("")
+            .contains("<img src=x onerror="),
+        "{v}"
+    );
+    assert_eq!(v["hostile_img"], 0, "{v}");
+    assert_eq!(v["hostile_pwned"], "undefined", "{v}");
+    // Two files at once: progress, the bad one named, the good one imported, nothing lost.
+    assert_eq!(v["import_progress"], serde_json::json!([2, 2]), "{v}");
+    let bad = v["import_error"].as_str().unwrap_or("");
+    assert!(
+        bad.starts_with("broken.json: ") && bad.contains("JSON") && !bad.contains('\n'),
+        "{v}"
+    );
+    let refused = strings("import_refused");
+    assert!(
+        refused.len() == 2
+            && refused[0].starts_with("deep.json: ")
+            && refused[0].contains("recursion limit")
+            && refused[1].starts_with("big.json: 16777217 bytes"),
+        "{v}"
+    );
+    let listed = strings("list_after_import");
+    for uid in [
+        "e2e-board",
+        "lookout-seed",
+        "K0D2tEZZz",
+        "hostile",
+        "e2e-vars",
+    ] {
+        assert!(listed.iter().any(|u| u == uid), "{uid} in {v}");
+    }
+    // The custom variable narrows the panel's series; a new selection changes them.
+    assert_eq!(strings("vars_legend_1"), ["Ship"], "{v}");
+    assert_eq!(v["vars_title_1"], "Predictions of Ship", "{v}");
+    let mut both = strings("vars_legend_2");
+    both.sort();
+    assert_eq!(both, ["Cat", "Ship"], "{v}");
+    assert_eq!(strings("vars_legend_3"), ["Cat"], "{v}");
+    assert_eq!(v["vars_title_3"], "Predictions of Cat", "{v}");
+    assert!(
+        v["var_error"]
+            .as_str()
+            .unwrap_or("")
+            .contains("unknown function \"nope\""),
+        "a variable's error is shown beside it: {v}"
+    );
+    assert_eq!(strings("editor_options"), ["a", "b", "c"], "{v}");
+    assert!(
+        v["editor_refused"]
+            .as_str()
+            .unwrap_or("")
+            .contains("duplicate variable name"),
+        "{v}"
+    );
+    // Exports that parse.
+    assert_eq!(v["export_grafana"]["name"], "e2e-vars.json", "{v}");
+    assert_eq!(v["export_grafana"]["panels"], 1, "{v}");
+    assert!(
+        v["export_grafana"]["exprs"][0]
+            .as_str()
+            .unwrap_or("")
+            .contains("$label"),
+        "{v}"
+    );
+    assert_eq!(
+        v["export_grafana"]["variables"],
+        serde_json::json!(["label", "bad"]),
+        "{v}"
+    );
+    assert_eq!(v["export_lookout"]["uid"], "e2e-vars", "{v}");
+    assert_eq!(v["export_lookout"]["panels"], 1, "{v}");
+    // Shared links: a panel's and the dashboard's; opened in a new page, saved under a free uid.
+    for key in ["panel_link", "share_link"] {
+        let link = v[key].as_str().unwrap_or("");
+        assert!(link.contains("/#dashboard=1."), "{key}: {v}");
+    }
+    assert_eq!(v["share_copied"], "Copied.", "{v}");
+    assert!(
+        v["clipboard"]
+            .as_str()
+            .unwrap_or("")
+            .contains("#dashboard=1."),
+        "{v}"
+    );
+    assert_eq!(v["shared_title"], "E2E variables", "{v}");
+    assert_eq!(strings("shared_panels"), ["Predictions of Cat"], "{v}");
+    assert_eq!(strings("shared_vars"), ["label", "bad"], "{v}");
+    assert_eq!(v["shared_saved_uid"], "e2e-vars-2", "{v}");
+    assert_eq!(v["shared_hash_after"], "", "{v}");
     assert_eq!(v["storage_error"], "", "{v}");
     assert_eq!(v["dialogs"], serde_json::json!([]), "{v}");
     assert_eq!(v["page_errors"], serde_json::json!([]), "{v}");

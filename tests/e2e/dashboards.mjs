@@ -5,11 +5,18 @@
 // text; versions restore; two tabs on one dashboard: the stale one gets the conflict prompt
 // (it has no BroadcastChannel: a tab that missed the news), a third one reloads by itself;
 // and with the server stopped an edit waits ("sync pending") and reaches the server when it
-// is back. It asks the Rust test to stop and start the server by printing
-// {"event":"stop"|"start"} lines and waiting for a line on stdin. Prints one JSON object last.
+// is back. Then import: a real Grafana export (tikv, rows and variables) through the file
+// input opens with its report; a hostile Grafana export renders as text; a truncated file
+// and a Lookout JSON together (progress) give the error line naming the file and the
+// import; the Lookout one's custom variable narrows its panel's series and a new selection
+// changes them; the variables editor adds and removes one; export Grafana and Lookout JSON
+// (downloads that parse); share a dashboard and a panel: the link opens the dashboard in a
+// new page as an unsaved copy, saved under a free uid. It asks the Rust test to stop and
+// start the server by printing {"event":"stop"|"start"} lines and waiting for a line on
+// stdin. Prints one JSON object last.
 // Usage: node dashboards.mjs URL SHOTS_DIR
 import { chromium } from 'playwright-core';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -29,6 +36,7 @@ const ctx = await chromium.launchPersistentContext(profile, {
   args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
     '--disable-background-networking', '--disable-component-update', '--disable-sync'],
 });
+await ctx.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: new URL(url).origin }).catch(() => {});
 const out = { steps: [] };
 const step = (s) => out.steps.push(s);
 const T = { timeout: 20000 };
@@ -90,7 +98,46 @@ const drag = async (page, selector, dx, dy) => {
   await page.mouse.up();
 };
 
+// The series a panel's legend lists (the time column left out).
+const legend = (page, panel) => page.$$eval(`${panel} .u-legend .u-series .u-label`,
+  (els) => els.map((e) => e.textContent).filter((t) => t !== 'Time'));
+const legendIs = (page, panel, want) => page.waitForFunction(([p, w]) => {
+  const got = [...document.querySelectorAll(`${p} .u-legend .u-series .u-label`)]
+    .map((e) => e.textContent).filter((t) => t !== 'Time').sort();
+  return JSON.stringify(got) === JSON.stringify([...w].sort());
+}, [panel, want], T);
+const importFiles = (page, files) => page.setInputFiles('#dash-import-file', files.map(([name, text]) => ({
+  name, mimeType: 'application/json', buffer: Buffer.from(text) })));
+// Drops files on the import zone, as a drag from the desktop does.
+const dropFiles = (page, files) => page.evaluate((list) => {
+  const dt = new DataTransfer();
+  for (const [name, text] of list) dt.items.add(new File([text], name, { type: 'application/json' }));
+  document.querySelector('#dash-import').dispatchEvent(new DragEvent('drop', { dataTransfer: dt, bubbles: true, cancelable: true }));
+}, files);
+const tikv = readFileSync(new URL('../../crates/grafana/testdata/grafana/tikv-raw-schema16.json', import.meta.url), 'utf8');
+const hostile = JSON.stringify({
+  uid: 'hostile', title: XSS, description: XSS, schemaVersion: 30, time: { from: 'now-15m', to: 'now' },
+  templating: { list: [] },
+  panels: [{
+    id: 1, type: 'timeseries', title: XSS, description: XSS, gridPos: { x: 0, y: 0, w: 24, h: 9 },
+    targets: [{ refId: 'A', expr: 'sum by (label) (prediction_value_total)', legendFormat: `${XSS}{{label}}` }],
+  }],
+});
+const varsDashboard = JSON.stringify({
+  schemaVersion: 2, uid: 'e2e-vars', title: 'E2E variables', time: { from: 'now-15m', to: 'now' },
+  variables: [
+    { name: 'label', kind: { type: 'custom', query: 'Ship,Cat' }, multi: true, current: ['Ship'], options: ['Ship', 'Cat'] },
+    { name: 'bad', kind: { type: 'query', query: 'nope(up)' } },
+  ],
+  panels: [{
+    id: 1, title: 'Predictions of $label',
+    targets: [{ refId: 'A', expr: 'sum by (label) (prediction_value_total{label=~"$label"})', legendFormat: '{{label}}' }],
+    panel: { kind: 'timeseries', grid: { x: 0, y: 0, w: 24, h: 9 } },
+  }],
+});
+
 let page;
+let page4;
 try {
   page = await ctx.newPage();
   watch(page, 'tab1');
@@ -229,6 +276,136 @@ try {
   out.after_delete = await page.$$eval('#dash-list .dash-item', (els) => els.map((e) => e.dataset.uid));
   step('delete');
 
+  // Import a real Grafana export: it opens, its rows, variables bar and report are shown.
+  await page.waitForSelector('#dash-import-file', { state: 'attached', ...T });
+  await importFiles(page, [['tikv-raw.json', tikv]]);
+  await page.waitForSelector('#dashboard[data-uid="K0D2tEZZz"]', T);
+  await page.waitForSelector('#dash-import-results .import-ok', T);
+  out.import_report = await page.textContent('#dash-import-results .import-ok .import-text');
+  out.tikv_title = await page.inputValue('#dash-title');
+  await page.waitForSelector('#dashboard .dash-row', T);
+  out.tikv_rows = await page.$$eval('#dashboard .dash-row .row-title', (els) => els.map((e) => e.textContent));
+  await page.waitForSelector('#dash-variables .dash-var', T);
+  out.tikv_vars = await page.$$eval('#dash-variables .dash-var', (els) => els.map((e) => e.dataset.var));
+  out.tikv_var_text = await page.textContent('#dash-variables .dash-var[data-var="command"] .var-toggle');
+  await saved(page, () => page.click('#dashboard .dash-row .row-toggle'));
+  await page.waitForFunction(() => document.querySelectorAll('#dashboard .dash-panel').length >= 2, null, T);
+  out.tikv_panels = await panelTitles(page);
+  await page.screenshot({ path: join(shots, 'dashboards-import-tikv.png'), fullPage: true });
+  step('import grafana');
+
+  // A hostile Grafana export (dropped on the import zone): every text from it is text.
+  await page.click('#dash-back');
+  await page.waitForSelector('#dash-import', T);
+  await dropFiles(page, [['hostile.json', hostile]]);
+  await page.waitForSelector('#dashboard[data-uid="hostile"]', T);
+  await page.waitForFunction(() => [...document.querySelectorAll('#dashboard .u-legend .u-label')]
+    .some((e) => e.textContent.startsWith('<img')), null, T);
+  out.hostile_panel_titles = await panelTitles(page);
+  out.hostile_title = await page.inputValue('#dash-title');
+  out.hostile_description = await page.textContent('#dash-description-text');
+  out.hostile_legend = await legend(page, '#dashboard .dash-panel');
+  out.hostile_report = await page.textContent('#dash-import-results .import-ok .import-text');
+  out.hostile_img = await page.$$eval('#dashboards img', (els) => els.length);
+  out.hostile_pwned = await page.evaluate(() => typeof window.__pwned);
+  step('import hostile');
+
+  // Two files at once (progress): a truncated one is refused by name, the other imported.
+  await page.click('#dash-back');
+  await importFiles(page, [['broken.json', tikv.slice(0, 300)], ['vars.json', varsDashboard]]);
+  await page.waitForFunction(() => document.querySelectorAll('#dash-import-results li').length === 2, null, T);
+  out.import_progress = await page.$eval('#dash-import-progress', (e) => [e.value, e.max]);
+  out.import_error = await page.textContent('#dash-import-results .import-error');
+  out.list_after_import = await page.$$eval('#dash-list .dash-item', (els) => els.map((e) => e.dataset.uid));
+  // Too deep, and too large (refused from its size, never read): one line each.
+  await page.evaluate(() => {
+    const dt = new DataTransfer();
+    dt.items.add(new File(['['.repeat(5000)], 'deep.json', { type: 'application/json' }));
+    dt.items.add(new File([new Uint8Array((16 << 20) + 1)], 'big.json', { type: 'application/json' }));
+    document.querySelector('#dash-import').dispatchEvent(new DragEvent('drop', { dataTransfer: dt, bubbles: true, cancelable: true }));
+  });
+  await page.waitForFunction(() => document.querySelector('#dash-import-results li[data-file="big.json"]'), null, T);
+  out.import_refused = await page.$$eval('#dash-import-results .import-error', (els) => els.map((e) => e.textContent));
+  step('import several');
+
+  // A custom variable narrows the panel's series; another selection changes them.
+  await page.click('#dash-list .dash-item[data-uid="e2e-vars"] .dash-open');
+  await page.waitForSelector('#dash-variables .dash-var[data-var="label"]', T);
+  const varPanel = '#dashboard .dash-panel';
+  await legendIs(page, varPanel, ['Ship']);
+  await page.waitForSelector('#dash-variables .dash-var[data-var="bad"] .var-error', T);
+  out.var_error = await page.textContent('#dash-variables .dash-var[data-var="bad"] .var-error');
+  out.vars_legend_1 = await legend(page, varPanel);
+  out.vars_title_1 = (await panelTitles(page))[0];
+  await page.click('#dash-variables .dash-var[data-var="label"] .var-toggle');
+  await saved(page, () => page.click('#dash-variables .var-option[data-value="Cat"] input'));
+  await legendIs(page, varPanel, ['Cat', 'Ship']);
+  out.vars_legend_2 = await legend(page, varPanel);
+  await saved(page, () => page.click('#dash-variables .var-option[data-value="Ship"] input'));
+  await legendIs(page, varPanel, ['Cat']);
+  out.vars_legend_3 = await legend(page, varPanel);
+  out.vars_title_3 = (await panelTitles(page))[0];
+  await page.click('#dash-variables .dash-var[data-var="label"] .var-toggle');
+  await page.screenshot({ path: join(shots, 'dashboards-variables.png'), fullPage: true });
+  // The variables editor: a custom variable added shows in the bar with its options.
+  await page.click('#dash-variables-toggle');
+  await saved(page, () => page.click('#dash-var-add'));
+  await saved(page, () => setValue(page, '#dash-var-editor .var-row[data-index="2"] .var-query', 'a,b,c'));
+  await page.waitForFunction(() => document.querySelectorAll('#dash-variables .dash-var[data-var="var3"] option').length === 3, null, T);
+  out.editor_options = await page.$$eval('#dash-variables .dash-var[data-var="var3"] option', (els) => els.map((e) => e.textContent));
+  await setValue(page, '#dash-var-editor .var-row[data-index="2"] .var-name', 'label');
+  out.editor_refused = await page.textContent('#dash-var-editor-error');
+  await saved(page, () => page.click('#dash-var-editor .var-row[data-index="2"] .var-remove'));
+  await page.waitForFunction(() => !document.querySelector('#dash-variables .dash-var[data-var="var3"]'), null, T);
+  await page.click('#dash-variables-toggle');
+  step('variables');
+
+  // Export: Grafana JSON and Lookout JSON downloads that parse.
+  const download = async (item) => {
+    const [d] = await Promise.all([page.waitForEvent('download', T), (async () => {
+      await page.click('#dash-export');
+      await page.click(item);
+    })()]);
+    return [d.suggestedFilename(), JSON.parse(readFileSync(await d.path(), 'utf8'))];
+  };
+  const [gName, g] = await download('#dash-export-grafana');
+  out.export_grafana = { name: gName, panels: g.panels?.length, exprs: (g.panels || []).flatMap((p) => (p.targets || []).map((t) => t.expr)),
+    variables: (g.templating?.list || []).map((v) => v.name) };
+  const [lName, l] = await download('#dash-export-lookout');
+  out.export_lookout = { name: lName, uid: l.uid, panels: l.panels?.length };
+  step('export');
+
+  // Share a panel, then the dashboard; the link opens it in a new page, unsaved, and saving
+  // gives it a free uid.
+  await page.click(`${varPanel} .dash-panel-menu`);
+  await page.click(`${varPanel} .menu-share`);
+  await page.waitForSelector('#dash-share-box[data-what="panel"]', T);
+  out.panel_link = await page.inputValue('#dash-share-url');
+  await page.click('#dash-share');
+  await page.waitForSelector('#dash-share-box[data-what="dashboard"]', T);
+  const link = await page.inputValue('#dash-share-url');
+  out.share_link = link.slice(0, link.indexOf('#') + 13);
+  await page.click('#dash-share-copy');
+  out.share_copied = await page.waitForFunction(() => document.querySelector('#dash-share-copied')?.textContent || null,
+    null, { timeout: 5000 }).then((h) => h.jsonValue()).catch(() => 'no answer');
+  out.clipboard = await page.evaluate(() => navigator.clipboard.readText()).catch((e) => `unreadable: ${e}`);
+  page4 = await ctx.newPage();
+  watch(page4, 'shared');
+  await page4.goto(link);
+  await page4.waitForSelector('#dashboard[data-unsaved="true"]', { timeout: 60000 });
+  await legendIs(page4, varPanel, ['Cat']);
+  out.shared_title = await page4.inputValue('#dash-title');
+  out.shared_panels = await panelTitles(page4);
+  out.shared_vars = await page4.$$eval('#dash-variables .dash-var', (els) => els.map((e) => e.dataset.var));
+  await page4.screenshot({ path: join(shots, 'dashboards-shared.png'), fullPage: true });
+  await page4.click('#dash-save-shared');
+  await page4.waitForSelector('#dashboard[data-unsaved="false"]', T);
+  out.shared_saved_uid = await page4.$eval('#dashboard', (e) => e.dataset.uid);
+  out.shared_hash_after = await page4.evaluate(() => location.hash);
+  await page4.close();
+  await page.click('#dash-back');
+  step('share');
+
   // The server: saved there; stopped, an edit waits; back, the edit reaches it.
   await page.click('#dash-list .dash-item[data-uid="e2e-board"] .dash-open');
   await titleIs(page, 'Edited in tab 1');
@@ -253,6 +430,10 @@ try {
   if (page) {
     await page.screenshot({ path: join(shots, 'dashboards-failure.png'), fullPage: true }).catch(() => {});
     out.dom = await page.evaluate(() => document.querySelector('#dashboards')?.outerHTML.slice(0, 4000)).catch(() => '');
+  }
+  if (page4 && !page4.isClosed()) {
+    await page4.screenshot({ path: join(shots, 'dashboards-failure-shared.png'), fullPage: true }).catch(() => {});
+    out.dom_shared = await page4.evaluate(() => document.querySelector('#dashboards')?.outerHTML.slice(0, 6000)).catch(() => '');
   }
 } finally {
   await ctx.close();

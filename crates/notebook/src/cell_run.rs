@@ -1,15 +1,18 @@
 //! Running a cell (a notebook cell or a dashboard panel) for its view: on every refresh of its
 //! document, on "Run" and when its data source changes; a slower earlier run never overwrites
-//! a later one. The planning (time range with the panel's relative time / time shift, step,
-//! variables) and shaping are `lookout_dashboard::run_cell`'s.
+//! a later one; on a dashboard also when its template variables change. The dashboard's
+//! variables are substituted first (`variables::apply_to_cell`), a `datasource` variable picks
+//! the source (`sources::effective`); the planning (time range with the panel's relative time
+//! / time shift, step, `$__interval` & co.) and shaping are `lookout_dashboard::run_cell`'s.
 
 use leptos::prelude::*;
+use lookout_dashboard::variables::apply_to_cell;
 use lookout_dashboard::{Cell, CellData, DataSourceRef, run_cell};
 
 use crate::components::notebook::use_notebook;
-use crate::page_feed::use_feed;
+use crate::page_feed::{SCRAPE_INTERVAL_MS, use_feed};
 use crate::platform::now_ms;
-use crate::sources::PageSource;
+use crate::sources::{PageSource, effective};
 
 /// A cell's run state, for its view.
 #[derive(Clone, Copy)]
@@ -56,14 +59,18 @@ pub fn use_cell_run(id: u64) -> CellRun {
     let drawn_ms = RwSignal::new(None::<f64>);
     let draws = RwSignal::new(0u32);
     let run = Callback::new(move |_: ()| run_tick.update(|t| *t += 1));
-    // A panel reading "the dashboard's data source" reads the document's.
+    // A page opened just now (a shared link) has no sample of its own metrics before the
+    // step-aligned end of the range yet: a first run over them that found nothing runs once
+    // more after the next scrape.
+    let retried = StoredValue::new(false);
+    // A panel reading "the dashboard's data source" reads the document's; one reading a
+    // `datasource` variable reads its choice.
     let datasource = Memo::new(move |_| {
         let own = cell.with(|c| c.as_ref().map(|c| c.datasource.clone()))?;
-        Some(match own {
-            DataSourceRef::Dashboard => ctx.doc.with(|d| d.datasource.clone()),
-            other => other,
-        })
+        Some(ctx.doc.with(|d| effective(&own, d)))
     });
+    // The dashboard's variables (chosen values and options): a change runs the cell again.
+    let variables = Memo::new(move |_| ctx.doc.with(|d| d.variables.clone()));
     // The panel's time options: a change runs it again (queries run on Shift+Enter / "Run").
     let time_options = Memo::new(move |_| {
         cell.with(|c| {
@@ -76,9 +83,11 @@ pub fn use_cell_run(id: u64) -> CellRun {
         run_tick.track();
         time_options.track();
         let source = datasource.get();
-        let Some(mut c) = cell.get_untracked() else {
+        let vars = variables.get();
+        let Some(c) = cell.get_untracked() else {
             return;
         };
+        let mut c = apply_to_cell(&c, &vars);
         if let Some(s) = source {
             c.datasource = s;
         }
@@ -103,19 +112,33 @@ pub fn use_cell_run(id: u64) -> CellRun {
             let src = PageSource::new(&c.datasource, &store);
             let scrape = src.scrape_interval_ms();
             let result = run_cell(&src, &c, range, now_ms(), width, Some(scrape)).await;
-            if seq.get_value() == n {
-                query_ms.set(Some(js_sys::Date::now() - t0));
-                drawn_ms.set(None);
-                data.set(Some(result));
-                running.set(false);
-                // The panel is drawn once this frame is painted.
-                after_paint(move || {
-                    if seq.get_value() == n {
-                        drawn_ms.set(Some(js_sys::Date::now() - started.get_value()));
-                        draws.update(|n| *n += 1);
-                    }
-                });
+            if seq.try_get_value() != Some(n) {
+                return;
             }
+            if result.is_empty()
+                && result.errors.is_empty()
+                && c.datasource == DataSourceRef::Page
+                && !retried.get_value()
+            {
+                retried.set_value(true);
+                set_timeout(
+                    move || {
+                        let _ = run_tick.try_update(|t| *t += 1);
+                    },
+                    std::time::Duration::from_millis(SCRAPE_INTERVAL_MS as u64 + 500),
+                );
+            }
+            query_ms.set(Some(js_sys::Date::now() - t0));
+            drawn_ms.set(None);
+            data.set(Some(result));
+            running.set(false);
+            // The panel is drawn once this frame is painted.
+            after_paint(move || {
+                if seq.get_value() == n {
+                    drawn_ms.set(Some(js_sys::Date::now() - started.get_value()));
+                    draws.update(|n| *n += 1);
+                }
+            });
         });
     });
     CellRun {

@@ -15,7 +15,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use leptos::prelude::*;
-use lookout_dashboard::document::{MAX_UID_LEN, uid_from_title};
+use lookout_dashboard::document::{MAX_UID_LEN, uid_from_title, valid_uid};
 use lookout_dashboard::time::TimeRange;
 use lookout_dashboard::{Cell, Dashboard, builtin};
 use serde::{Deserialize, Serialize};
@@ -131,6 +131,16 @@ pub enum Conflict {
     Server(Box<Dashboard>),
 }
 
+/// What importing one file gave (shown as text: the report or the error).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ImportLine {
+    pub file: String,
+    /// The dashboard's uid once saved; `None` when the file was refused.
+    pub uid: Option<String>,
+    /// The import report (`lookout_grafana::Report`'s text), or the one-line error.
+    pub text: String,
+}
+
 #[derive(Serialize, Deserialize)]
 struct Announcement {
     uid: String,
@@ -155,6 +165,13 @@ pub struct DashStore {
     /// A message about the last list action (delete, create).
     pub notice: RwSignal<Option<String>>,
     pub loaded: RwSignal<bool>,
+    /// A dashboard opened from a shared link (`#dashboard=…`), shown as an unsaved copy: a
+    /// serial (each link opens a fresh view) and the document.
+    pub shared: RwSignal<Option<(u64, Dashboard)>>,
+    /// Why a shared link could not be opened.
+    pub shared_error: RwSignal<Option<String>>,
+    /// The last import, one line per file.
+    pub imports: RwSignal<Vec<ImportLine>>,
     started: StoredValue<bool>,
     idb: StoredValue<bool>,
     syncing: StoredValue<BTreeSet<String>>,
@@ -201,6 +218,9 @@ impl DashStore {
             replaced: RwSignal::new((String::new(), 0)),
             notice: RwSignal::new(None),
             loaded: RwSignal::new(false),
+            shared: RwSignal::new(None),
+            shared_error: RwSignal::new(None),
+            imports: RwSignal::new(Vec::new()),
             started: StoredValue::new(false),
             idb: StoredValue::new(false),
             syncing: StoredValue::new(BTreeSet::new()),
@@ -391,7 +411,53 @@ impl DashStore {
                 None => s.remove_item(OPEN_KEY),
             };
         }
+        // Leaving a dashboard opened from a link: the link leaves the address bar too (a
+        // reload shows what is open now).
+        if self.shared.with_untracked(Option::is_some) {
+            self.shared.set(None);
+            crate::platform::clear_fragment();
+        }
         self.open.set(uid);
+    }
+
+    /// Shows a dashboard from a shared link as an unsaved copy.
+    pub fn open_shared(&self, d: Dashboard) {
+        let n = self
+            .shared
+            .with_untracked(|s| s.as_ref().map_or(0, |(n, _)| n + 1));
+        self.shared_error.set(None);
+        self.shared.set(Some((n, d)));
+    }
+
+    /// Saves a dashboard from elsewhere (an import, a shared link) as a new one: its uid when
+    /// free (or when `replace`: then over the dashboard holding it), else a free one derived
+    /// from it. The saved uid.
+    pub async fn add_dashboard(self, mut d: Dashboard, replace: bool) -> Result<String, String> {
+        let wanted = if valid_uid(&d.uid) {
+            d.uid.clone()
+        } else {
+            uid_from_title(&d.title)
+        };
+        let existing = self.entry(&wanted);
+        let base = match &existing {
+            Some(e) if replace => e.version,
+            Some(_) => {
+                d.uid = self.free_uid_from(wanted);
+                0
+            }
+            None => {
+                d.uid = wanted;
+                0
+            }
+        };
+        let uid = d.uid.clone();
+        self.save(d, base, true).await.map_err(|()| {
+            format!("“{uid}” was changed in another tab meanwhile; import it again")
+        })?;
+        if existing.is_some() && replace {
+            self.bump_replaced(&uid);
+        }
+        Ok(uid)
     }
 
     fn listen(self) {
@@ -446,7 +512,11 @@ impl DashStore {
 
     /// A free uid for a new dashboard titled `title`.
     fn free_uid(&self, title: &str) -> String {
-        let base = uid_from_title(title);
+        self.free_uid_from(uid_from_title(title))
+    }
+
+    /// `base` when no dashboard has it, else `base-2`, `base-3`, … (cut to the uid's length).
+    fn free_uid_from(&self, base: String) -> String {
         let taken = |u: &str| self.docs.with_value(|m| m.contains_key(u));
         if !taken(&base) {
             return base;

@@ -6,8 +6,10 @@
 //! Components, one per file in `components/` (`root`, `notebook`, `time_picker`, `cell`,
 //! `target_editor`, `panel`, `add_to_dashboard`; `dashboards`, `dashboard_list`,
 //! `dashboard`, `dashboard_grid`, `dashboard_row`, `dashboard_panel`, `panel_editor`,
-//! `versions`, `save_state`), shared state through context (`NotebookCtx`: the notebook's or
-//! an open dashboard's document; `DashStore`: every dashboard); running a cell in
+//! `versions`, `save_state`; `variables_bar` and `variables_editor` for template variables,
+//! `dashboard_import` for Grafana/Lookout JSON files, `share` for links and exports), shared
+//! state through context (`NotebookCtx`: the notebook's or an open dashboard's document;
+//! `DashStore`: every dashboard; `VarsCtx`: an open dashboard's variables); running a cell in
 //! `cell_run.rs`; the data sources in `sources.rs`; the page's own metrics in `page_feed.rs`
 //! (scraped from the page module's exposition, as Prometheus scrapes a target); the editor
 //! and charts (JavaScript, `web/notebook`) bound in `notebook_js.rs`; browser glue in
@@ -22,6 +24,10 @@
 //! two tabs overwriting each other (IndexedDB check-and-write in one transaction, plus a
 //! `BroadcastChannel`); the server's version guards the same across browsers (409). The
 //! versions panel's line diff is `diff.rs` (also built natively, for its tests).
+//!
+//! Template variables, import/export (`lookout-grafana`) and shared links
+//! (`lookout_dashboard::share`: the dashboard in the URL's fragment, opened as an unsaved copy
+//! when the page loads with `#dashboard=…`) are the pure crates'; this crate draws them.
 
 pub mod diff;
 

@@ -99,3 +99,84 @@ impl HttpClient for FetchHttp {
         })
     }
 }
+
+/// Offers `text` as a file download named `name` (a Blob URL, released a minute later).
+pub fn download(name: &str, text: &str, mime: &str) -> Result<(), String> {
+    let fail = |e: wasm_bindgen::JsValue| format!("the download failed: {}", js_message(&e));
+    let window = web_sys::window().ok_or("no window")?;
+    let document = window.document().ok_or("no document")?;
+    let parts = js_sys::Array::of1(&wasm_bindgen::JsValue::from_str(text));
+    let options = web_sys::BlobPropertyBag::new();
+    options.set_type(mime);
+    let blob = web_sys::Blob::new_with_str_sequence_and_options(&parts, &options).map_err(fail)?;
+    let url = web_sys::Url::create_object_url_with_blob(&blob).map_err(fail)?;
+    let a: web_sys::HtmlAnchorElement = document
+        .create_element("a")
+        .map_err(fail)?
+        .dyn_into()
+        .map_err(|_| "not an anchor".to_string())?;
+    a.set_href(&url);
+    a.set_download(name);
+    a.set_attribute("hidden", "").map_err(fail)?;
+    let body = document.body().ok_or("no body")?;
+    body.append_child(&a).map_err(fail)?;
+    a.click();
+    a.remove();
+    let release = wasm_bindgen::closure::Closure::once_into_js(move || {
+        let _ = web_sys::Url::revoke_object_url(&url);
+    });
+    let _ = window
+        .set_timeout_with_callback_and_timeout_and_arguments_0(release.unchecked_ref(), 60_000);
+    Ok(())
+}
+
+/// The page's address without its fragment (`origin + pathname`).
+pub fn page_address() -> String {
+    web_sys::window()
+        .and_then(|w| {
+            let l = w.location();
+            Some(format!("{}{}", l.origin().ok()?, l.pathname().ok()?))
+        })
+        .unwrap_or_default()
+}
+
+/// The page's fragment (`#…`, or empty).
+pub fn fragment() -> String {
+    web_sys::window()
+        .and_then(|w| w.location().hash().ok())
+        .unwrap_or_default()
+}
+
+/// Drops the fragment from the address bar (no reload, no new history entry).
+pub fn clear_fragment() {
+    if let Some(w) = web_sys::window()
+        && let Ok(h) = w.history()
+    {
+        let address = format!(
+            "{}{}",
+            page_address(),
+            w.location().search().unwrap_or_default()
+        );
+        let _ = h.replace_state_with_url(&wasm_bindgen::JsValue::NULL, "", Some(&address));
+    }
+}
+
+/// Copies `text` to the clipboard; `Err` when the browser refuses (no clipboard here, or
+/// no permission).
+pub async fn copy_text(text: &str) -> Result<(), String> {
+    let navigator = web_sys::window().ok_or("no window")?.navigator();
+    let clipboard = js_sys::Reflect::get(&navigator, &"clipboard".into())
+        .ok()
+        .filter(|c| c.is_object())
+        .ok_or("this page has no clipboard access")?;
+    let clipboard: web_sys::Clipboard = clipboard.unchecked_into();
+    JsFuture::from(clipboard.write_text(text))
+        .await
+        .map(|_| ())
+        .map_err(|e| js_message(&e))
+}
+
+/// A JavaScript error's message.
+pub fn error_text(e: &wasm_bindgen::JsValue) -> String {
+    js_message(e)
+}

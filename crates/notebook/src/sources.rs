@@ -7,7 +7,8 @@ use std::cell::RefCell;
 use std::collections::BTreeMap;
 use std::rc::Rc;
 
-use lookout_dashboard::DataSourceRef;
+use lookout_dashboard::variables::{Variable, datasource_choice};
+use lookout_dashboard::{Dashboard, DataSourceRef};
 use lookout_datasource::{
     Credentials, Embedded, EmbeddedStore, InstantQuery, MetadataMap, QuerySource, RangeQuery,
     Remote, SeriesFilter, SourceError,
@@ -44,6 +45,53 @@ fn credentials(url: &str) -> Credentials {
             .cloned()
             .unwrap_or_default()
     })
+}
+
+/// What a data source reference reads in `d`: "the dashboard's" is the dashboard's own
+/// reference, a `datasource` variable's is its choice (`page`, `server` or a URL); a variable
+/// that chose nothing reads the page.
+pub fn effective(r: &DataSourceRef, d: &Dashboard) -> DataSourceRef {
+    let own = match r {
+        DataSourceRef::Dashboard => &d.datasource,
+        other => other,
+    };
+    match own {
+        DataSourceRef::Variable { name } => choice(&d.variables, name),
+        // A dashboard reading "the dashboard's" (as a notebook cell does) reads the page.
+        DataSourceRef::Dashboard => DataSourceRef::Page,
+        other => other.clone(),
+    }
+}
+
+fn choice(vars: &[Variable], name: &str) -> DataSourceRef {
+    match datasource_choice(vars, name) {
+        Some("page") | None => DataSourceRef::Page,
+        Some("server") => DataSourceRef::Server,
+        // Only what a panel could name itself: http(s), no credentials in the URL.
+        Some(url)
+            if (url.starts_with("http://") || url.starts_with("https://"))
+                && !url.contains('@') =>
+        {
+            DataSourceRef::Remote {
+                url: url.to_string(),
+            }
+        }
+        Some(_) => DataSourceRef::Page,
+    }
+}
+
+/// The names a `datasource` variable offers: `page`, `server`, and every remote URL the
+/// dashboard's panels use.
+pub fn datasource_names(d: &Dashboard) -> Vec<String> {
+    let mut names = vec!["page".to_string(), "server".to_string()];
+    for r in std::iter::once(&d.datasource).chain(d.panels.iter().map(|p| &p.datasource)) {
+        if let DataSourceRef::Remote { url } = r
+            && !names.contains(url)
+        {
+            names.push(url.clone());
+        }
+    }
+    names
 }
 
 /// One of the page's sources.

@@ -58,7 +58,19 @@ fn App() -> impl IntoView {
         on_hide.forget();
     }
 
-    let tab = RwSignal::new(Tab::Classify);
+    // A shared dashboard link (`#dashboard=…`) opens the notebook, which shows the dashboard.
+    let shared_link = web_sys::window()
+        .and_then(|w| w.document())
+        .and_then(|d| d.url().ok())
+        .is_some_and(|u| {
+            u.split_once('#')
+                .is_some_and(|(_, f)| f.contains("dashboard="))
+        });
+    let tab = RwSignal::new(if shared_link {
+        Tab::Notebook
+    } else {
+        Tab::Classify
+    });
     // The notebook mounts (and loads its editor and charts) the first time it is opened,
     // then stays mounted so its editors keep their state.
     let notebook_opened = Memo::new(move |before: Option<&bool>| {

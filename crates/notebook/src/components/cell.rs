@@ -122,10 +122,29 @@ pub fn CellView(
     };
     let panel = move || cell.with(|c| c.as_ref().map(|c| c.panel.clone()).unwrap_or_default());
     let source_kind = move || match datasource.get() {
-        Some(DataSourceRef::Server) => "server",
-        Some(DataSourceRef::Remote { .. }) => "remote",
-        Some(DataSourceRef::Dashboard) if dashboard => "dashboard",
-        _ => "page",
+        Some(DataSourceRef::Server) => "server".to_string(),
+        Some(DataSourceRef::Remote { .. }) => "remote".to_string(),
+        Some(DataSourceRef::Dashboard) if dashboard => "dashboard".to_string(),
+        Some(DataSourceRef::Variable { name }) if dashboard => format!("var:{name}"),
+        _ => "page".to_string(),
+    };
+    // A dashboard's `datasource` variables, offered as sources (`$name`).
+    let source_variables = move || {
+        if !dashboard {
+            return Vec::new();
+        }
+        ctx.doc.with(|d| {
+            d.variables
+                .iter()
+                .filter(|v| {
+                    matches!(
+                        v.kind,
+                        lookout_dashboard::variables::VariableKind::Datasource { .. }
+                    )
+                })
+                .map(|v| v.name.clone())
+                .collect::<Vec<_>>()
+        })
     };
     let remote_url = move || match datasource.get() {
         Some(DataSourceRef::Remote { url }) => url,
@@ -149,6 +168,7 @@ pub fn CellView(
                         let v = event_target_value(&ev);
                         with_cell(Box::new(move |c| {
                             c.datasource = match v.as_str() {
+                                var if var.starts_with("var:") => DataSourceRef::Variable { name: var[4..].to_string() },
                                 "server" => DataSourceRef::Server,
                                 "remote" => DataSourceRef::Remote { url: "http://127.0.0.1:9090".into() },
                                 "dashboard" => DataSourceRef::Dashboard,
@@ -160,6 +180,7 @@ pub fn CellView(
                     <option value="page">"This page"</option>
                     <option value="server">"This server"</option>
                     <option value="remote">"Prometheus URL…"</option>
+                    {move || source_variables().into_iter().map(|n| view! { <option value=format!("var:{n}")>{format!("${n}")}</option> }).collect_view()}
                 </select>
                 <select class="kind" aria-label="Panel type"
                     prop:value=move || kind_id(panel().kind)

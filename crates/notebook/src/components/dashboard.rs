@@ -5,6 +5,10 @@
 //! one refused because another tab saved a newer version offers "reload theirs / overwrite
 //! with mine" (as does a 409 from the server). A copy replaced elsewhere (another tab, the
 //! server) is reloaded when this view has no unsaved edits.
+//!
+//! Above the grid: the variables bar (`variables_bar.rs`); in the bar: the variables editor,
+//! "Share" and "Export" (`share.rs`). A dashboard opened from a shared link is an unsaved copy
+//! (nothing is written until "Save to my dashboards", which gives it a free uid).
 
 use leptos::prelude::*;
 use lookout_dashboard::{Cell, Dashboard};
@@ -13,9 +17,13 @@ use crate::components::dashboard_grid::DashboardGrid;
 use crate::components::notebook::NotebookCtx;
 use crate::components::panel_editor::PanelEditor;
 use crate::components::save_state::SaveStateView;
+use crate::components::share::{self, ShareBox, Shared};
 use crate::components::time_picker::TimePicker;
+use crate::components::variables_bar::{VariablesBar, VarsCtx};
+use crate::components::variables_editor::VariablesEditor;
 use crate::components::versions::{VersionsPanel, load_versions};
 use crate::dash_store::{Conflict, journal_clear, journal_write, use_dash_store};
+use crate::platform::clear_fragment;
 use crate::storage::VersionRecord;
 
 const SAVE_DELAY_MS: u64 = 150;
@@ -30,6 +38,8 @@ pub struct DashCtx {
     /// The kept versions (newest first) while the versions panel is open.
     pub versions: RwSignal<Vec<VersionRecord>>,
     pub versions_error: RwSignal<Option<String>>,
+    /// The share box's link, while open.
+    pub share: RwSignal<Option<Shared>>,
 }
 
 pub fn use_dash() -> DashCtx {
@@ -37,9 +47,15 @@ pub fn use_dash() -> DashCtx {
 }
 
 #[component]
-pub fn DashboardView(uid: String) -> impl IntoView {
+pub fn DashboardView(
+    uid: String,
+    /// A dashboard from a shared link: shown, never saved until the user saves it.
+    #[prop(optional)]
+    shared: Option<Dashboard>,
+) -> impl IntoView {
     let store = use_dash_store();
-    let Some(initial) = store.doc(&uid) else {
+    let unsaved = shared.is_some();
+    let Some(initial) = shared.or_else(|| store.doc(&uid)) else {
         return view! {
             <p class="error">{format!("There is no dashboard “{uid}”.")}</p>
             <button on:click=move |_| store.open_dashboard(None)>"Back to the list"</button>
@@ -107,7 +123,7 @@ pub fn DashboardView(uid: String) -> impl IntoView {
     };
     Effect::new(move |prev: Option<()>| {
         doc.track();
-        if prev.is_none() {
+        if prev.is_none() || unsaved {
             return;
         }
         if loading.get_value() {
@@ -158,7 +174,7 @@ pub fn DashboardView(uid: String) -> impl IntoView {
     Effect::new(move |_| {
         let (changed, _) = store.replaced.get();
         let me = uid_sv.get_value();
-        if changed != me || dirty.get_value() || saving.get_value() {
+        if unsaved || changed != me || dirty.get_value() || saving.get_value() {
             return;
         }
         if let Some(d) = store.doc(&me)
@@ -173,11 +189,21 @@ pub fn DashboardView(uid: String) -> impl IntoView {
         versions_open: RwSignal::new(false),
         versions: RwSignal::new(Vec::new()),
         versions_error: RwSignal::new(None),
+        share: RwSignal::new(None),
     };
     provide_context(dctx);
-    load_versions(dctx);
+    if !unsaved {
+        load_versions(dctx);
+    }
+    let vars = VarsCtx::new();
+    provide_context(vars);
+    let settings_open = RwSignal::new(false);
+    let export_open = RwSignal::new(false);
 
     let conflict = Memo::new(move |_| {
+        if unsaved {
+            return None;
+        }
         store
             .conflicts
             .with(|c| c.get(&uid_sv.get_value()).cloned())
@@ -232,9 +258,58 @@ pub fn DashboardView(uid: String) -> impl IntoView {
             d.add_row("Row title");
         });
     };
+    let share_dashboard = move |_| {
+        let link = doc.with_untracked(share::dashboard_link);
+        dctx.share.set(Some(Shared {
+            what: "dashboard",
+            link,
+        }));
+    };
+    let export = move |grafana: bool| {
+        export_open.set(false);
+        let result = doc.with_untracked(|d| {
+            if grafana {
+                share::export_grafana(d)
+            } else {
+                share::export_lookout(d)
+            }
+        });
+        ctx.status.set(result.err());
+    };
+    let saving_copy = RwSignal::new(false);
+    let save_copy = move |_| {
+        if saving_copy.get_untracked() {
+            return;
+        }
+        saving_copy.set(true);
+        let d = doc.get_untracked();
+        leptos::task::spawn_local(async move {
+            match store.add_dashboard(d, false).await {
+                Ok(uid) => {
+                    clear_fragment();
+                    store.open_dashboard(Some(uid));
+                }
+                Err(e) => {
+                    let _ = ctx.status.try_set(Some(e));
+                    let _ = saving_copy.try_set(false);
+                }
+            }
+        });
+    };
     let uid_for_state = uid.clone();
+    let state_view = if unsaved {
+        view! { <span class="save-state" data-state="unsaved" title="Opened from a link: not saved">"Not saved (opened from a link)"</span> }.into_any()
+    } else {
+        view! { <SaveStateView uid=uid_for_state /> }.into_any()
+    };
     view! {
-        <div class="dashboard" id="dashboard" data-uid=uid.clone()>
+        <div class="dashboard" id="dashboard" data-uid=uid.clone() data-unsaved=unsaved.to_string()>
+            <Show when=move || unsaved>
+                <div class="dash-shared-note" id="dash-shared-note">
+                    "This dashboard was opened from a shared link and is not saved. "
+                    <button id="dash-save-shared" disabled=move || saving_copy.get() on:click=save_copy>"Save to my dashboards"</button>
+                </div>
+            </Show>
             <div class="dash-bar">
                 <button id="dash-back" class="icon" title="All dashboards" on:click=move |_| store.open_dashboard(None)>"← Dashboards"</button>
                 <input id="dash-title" class="dash-title" aria-label="Dashboard title"
@@ -243,7 +318,7 @@ pub fn DashboardView(uid: String) -> impl IntoView {
                         let v = event_target_value(&ev);
                         if doc.with_untracked(|d| d.title != v) { doc.update(|d| d.title = v); }
                     } />
-                <SaveStateView uid=uid_for_state />
+                {state_view}
                 <TimePicker prefix="dash-" />
             </div>
             <div class="dash-bar">
@@ -256,7 +331,22 @@ pub fn DashboardView(uid: String) -> impl IntoView {
                 <span class="dash-actions">
                     <button id="dash-add-panel" on:click=add_panel>"+ Add panel"</button>
                     <button id="dash-add-row" on:click=add_row>"+ Add row"</button>
-                    <button id="dash-versions-toggle" on:click=move |_| dctx.versions_open.update(|v| *v = !*v)>"Versions"</button>
+                    <button id="dash-variables-toggle" aria-expanded=move || settings_open.get().to_string()
+                        on:click=move |_| settings_open.update(|v| *v = !*v)>"Variables"</button>
+                    <Show when=move || !unsaved>
+                        <button id="dash-versions-toggle" on:click=move |_| dctx.versions_open.update(|v| *v = !*v)>"Versions"</button>
+                    </Show>
+                    <button id="dash-share" on:click=share_dashboard>"Share"</button>
+                    <span class="dash-export">
+                        <button id="dash-export" aria-expanded=move || export_open.get().to_string()
+                            on:click=move |_| export_open.update(|v| *v = !*v)>"Export ▾"</button>
+                        <Show when=move || export_open.get()>
+                            <span class="dash-menu dash-export-menu">
+                                <button id="dash-export-grafana" on:click=move |_| export(true)>"Grafana JSON"</button>
+                                <button id="dash-export-lookout" on:click=move |_| export(false)>"Lookout JSON"</button>
+                            </span>
+                        </Show>
+                    </span>
                 </span>
             </div>
             <p class="dash-description" id="dash-description-text">{move || doc.with(|d| d.description.clone())}</p>
@@ -276,9 +366,14 @@ pub fn DashboardView(uid: String) -> impl IntoView {
                     </div>
                 }
             })}
+            <ShareBox />
+            <Show when=move || settings_open.get()>
+                <VariablesEditor />
+            </Show>
             <Show when=move || dctx.versions_open.get()>
                 <VersionsPanel />
             </Show>
+            <VariablesBar />
             <DashboardGrid />
             {move || dctx.editing.get().map(|id| view! { <PanelEditor id=id /> })}
         </div>

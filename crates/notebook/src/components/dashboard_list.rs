@@ -1,9 +1,11 @@
 //! The dashboard list: search by title or tag, open, create, rename, delete (after a
 //! confirmation in the page), each with its save indicator; and where dashboards are kept
-//! (this browser only, or synced with `lookout serve --data-dir`).
+//! (this browser only, or synced with `lookout serve --data-dir`); importing Grafana or
+//! Lookout JSON (`dashboard_import.rs`).
 
 use leptos::prelude::*;
 
+use crate::components::dashboard_import::DashboardImport;
 use crate::components::save_state::SaveStateView;
 use crate::dash_store::{Server, use_dash_store};
 
@@ -59,6 +61,7 @@ pub fn DashboardList() -> impl IntoView {
                     <button id="dash-create" on:click=move |_| create()>"+ New dashboard"</button>
                 </span>
             </div>
+            <DashboardImport />
             <ul class="dash-list" id="dash-list">
                 <For each=move || shown.get() key=|uid| uid.clone() children=move |uid| view! { <DashboardItem uid=uid /> } />
             </ul>

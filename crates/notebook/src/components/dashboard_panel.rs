@@ -1,16 +1,19 @@
 //! One panel on the dashboard's grid: a header (title, description, the panel's own time as
-//! Grafana shows it, a menu: edit, duplicate, remove) that moves the panel when dragged, the
+//! Grafana shows it, a menu: edit, duplicate, share, remove) that moves the panel when dragged, the
 //! panel drawn by `PanelView` at the panel's size, and a resize handle bottom-right. A panel
-//! Lookout does not draw (an imported Grafana type) shows a placeholder naming it.
+//! Lookout does not draw (an imported Grafana type) shows a placeholder naming it. The title
+//! and description are shown with the dashboard's variables substituted, as text.
 
 use leptos::prelude::*;
 use lookout_dashboard::model::GridPos;
+use lookout_dashboard::variables::{VariableFormat, substitute_variables};
 
 use crate::cell_run::{CellRun, use_cell_run};
 use crate::components::dashboard::use_dash;
 use crate::components::dashboard_grid::{Drag, DragMode, GAP_PX, ROW_PX, use_grid};
 use crate::components::notebook::use_notebook;
 use crate::components::panel::PanelView;
+use crate::components::share::{Shared, panel_link};
 
 /// Height of the panel header, CSS px.
 const HEADER_PX: f64 = 28.0;
@@ -40,13 +43,26 @@ pub fn DashboardPanel(id: u64, pos: Signal<GridPos>) -> impl IntoView {
         ..
     } = use_cell_run(id);
     let menu = RwSignal::new(false);
-    let title = move || cell.with(|c| c.as_ref().map(|c| c.title.clone()).unwrap_or_default());
+    let substituted = move |text: String, format: VariableFormat| {
+        ctx.doc.with(|d| {
+            if d.variables.is_empty() {
+                text
+            } else {
+                substitute_variables(&text, &d.variables, format)
+            }
+        })
+    };
+    let title = move || {
+        let t = cell.with(|c| c.as_ref().map(|c| c.title.clone()).unwrap_or_default());
+        substituted(t, VariableFormat::Text)
+    };
     let description = move || {
-        cell.with(|c| {
+        let t = cell.with(|c| {
             c.as_ref()
                 .map(|c| c.description.clone())
                 .unwrap_or_default()
-        })
+        });
+        substituted(t, VariableFormat::Glob)
     };
     let note = move || {
         cell.with(|c| {
@@ -117,6 +133,11 @@ pub fn DashboardPanel(id: u64, pos: Signal<GridPos>) -> impl IntoView {
                             menu.set(false);
                             ctx.doc.update(|d| { d.duplicate_panel(id); });
                         }>"Duplicate"</button>
+                        <button class="menu-share" on:click=move |_| {
+                            menu.set(false);
+                            let link = ctx.doc.with_untracked(|d| panel_link(d, id));
+                            dash.share.set(Some(Shared { what: "panel", link }));
+                        }>"Share panel"</button>
                         <button class="menu-remove danger" on:click=move |_| {
                             menu.set(false);
                             ctx.doc.update(|d| { d.remove_panel(id); });

@@ -15,6 +15,21 @@ pub fn RowHeader(id: u64, y: Signal<u32>) -> impl IntoView {
     });
     let collapsed = move || row.with(|r| r.as_ref().is_some_and(|r| r.collapsed));
     let title = move || row.with(|r| r.as_ref().map(|r| r.title.clone()).unwrap_or_default());
+    // Shown with the dashboard's variables substituted (as text); edited as written.
+    let shown_title = move || {
+        let t = title();
+        ctx.doc.with(|d| {
+            if d.variables.is_empty() {
+                t
+            } else {
+                lookout_dashboard::variables::substitute_variables(
+                    &t,
+                    &d.variables,
+                    lookout_dashboard::variables::VariableFormat::Text,
+                )
+            }
+        })
+    };
     let hidden = move || {
         ctx.doc.with(|d| {
             let shown = d.layout();
@@ -48,7 +63,7 @@ pub fn RowHeader(id: u64, y: Signal<u32>) -> impl IntoView {
                         } />
                 }.into_any()
             } else {
-                view! { <span class="row-title" on:dblclick=move |_| editing.set(true)>{title}</span> }.into_any()
+                view! { <span class="row-title" on:dblclick=move |_| editing.set(true)>{shown_title}</span> }.into_any()
             }}
             <Show when=collapsed>
                 <span class="row-hidden">{move || format!("({} panels)", hidden())}</span>

@@ -1,7 +1,9 @@
 //! What `mount` draws: a switch "Notebook | Dashboards" over the notebook and the dashboards,
 //! and what both share: the page's metrics feed, the editor/charts bundle, the query history
 //! and the dashboards' store. The dashboards view mounts the first time it is opened and then
-//! stays (display switched), as the notebook does.
+//! stays (display switched), as the notebook does. A page opened with a shared dashboard in
+//! its fragment (`#dashboard=…`, `lookout_dashboard::share`) opens the dashboards view with
+//! it, as an unsaved copy; so does a fragment changed later (`hashchange`).
 
 use leptos::prelude::*;
 
@@ -10,7 +12,7 @@ use crate::components::notebook::{NotebookView, load_history};
 use crate::dash_store::DashStore;
 use crate::notebook_js;
 use crate::page_feed::{FeedCtx, PageFeed, SCRAPE_INTERVAL_MS};
-use crate::platform::now_ms;
+use crate::platform::{fragment, now_ms};
 
 /// Which view is shown.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -51,6 +53,23 @@ pub fn Root() -> impl IntoView {
     );
     let store = DashStore::new();
     provide_context(store);
+    // A shared dashboard in the fragment: opened in the dashboards view.
+    let from_link = move || {
+        let hash = fragment();
+        if !hash.contains("dashboard=") {
+            return;
+        }
+        shared.view.set(View::Dashboards);
+        match lookout_dashboard::share::decode(&hash) {
+            Ok(d) => store.open_shared(d),
+            Err(e) => store
+                .shared_error
+                .set(Some(format!("The shared link could not be opened: {e}"))),
+        }
+    };
+    from_link();
+    // The listener lives as long as the page (Root is never unmounted).
+    let _ = window_event_listener_untyped("hashchange", move |_| from_link());
     leptos::task::spawn_local(async move {
         let r = notebook_js::load().await;
         shared.ready.set(Some(r));
