@@ -26,6 +26,7 @@
 pub mod duration;
 pub mod eval;
 pub mod notify;
+pub mod prometheus;
 pub mod reduce;
 pub mod rule;
 pub mod state;

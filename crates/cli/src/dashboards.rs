@@ -61,7 +61,7 @@ fn read_bounded(path: &Path) -> Result<String> {
     String::from_utf8(bytes).with_context(|| format!("{}: not UTF-8 text", path.display()))
 }
 
-fn import_file(path: &Path) -> Result<lookout_grafana::Imported> {
+pub(crate) fn import_file(path: &Path) -> Result<lookout_grafana::Imported> {
     let text = read_bounded(path)?;
     lookout_grafana::import(&text).with_context(|| format!("{}", path.display()))
 }

@@ -9,6 +9,7 @@ use lookout_model::cifar::{self, CifarSet};
 use lookout_model::eval::evaluate;
 use lookout_model::{Backend, Classifier, LABELS};
 
+mod alerts;
 mod bench;
 mod dashboards;
 mod serve;
@@ -108,6 +109,9 @@ enum Command {
     /// Dashboards as files: import Grafana or Lookout JSON, export Grafana JSON, check queries.
     #[command(subcommand)]
     Dashboards(dashboards::DashboardsCommand),
+    /// Alert rules: export them as Prometheus alerting rules.
+    #[command(subcommand)]
+    Alerts(alerts::AlertsCommand),
     /// Convert a weights file (e.g. a training checkpoint's model.bpk) to the shipped
     /// half-precision form.
     ExportWeights {
@@ -278,6 +282,7 @@ fn run(command: Command) -> Result<()> {
         Command::Serve(args) => serve::run(*args),
         Command::Traffic(args) => traffic::run(args),
         Command::Dashboards(command) => dashboards::run(command),
+        Command::Alerts(command) => alerts::run(command),
         Command::ExportWeights { weights, out } => {
             let mut model = lookout_model::Cnn::new(&lookout_model::Device::flex());
             lookout_model::weights::load_file(&mut model, &weights)?;
