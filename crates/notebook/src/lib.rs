@@ -23,13 +23,11 @@
 //! the page is served by it, retrying while the server is away. Local versions guard against
 //! two tabs overwriting each other (IndexedDB check-and-write in one transaction, plus a
 //! `BroadcastChannel`); the server's version guards the same across browsers (409). The
-//! versions panel's line diff is `diff.rs` (also built natively, for its tests).
+//! versions panel's line diff is `lookout_dashboard::diff` (Myers).
 //!
 //! Template variables, import/export (`lookout-grafana`) and shared links
 //! (`lookout_dashboard::share`: the dashboard in the URL's fragment, opened as an unsaved copy
 //! when the page loads with `#dashboard=…`) are the pure crates'; this crate draws them.
-
-pub mod diff;
 
 #[cfg(target_arch = "wasm32")]
 mod cell_run;

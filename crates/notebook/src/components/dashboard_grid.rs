@@ -67,16 +67,6 @@ fn dragged(d: &Drag, width: f64) -> GridPos {
     }
 }
 
-/// Display position → absolute (rows expanded): a panel keeps its offset between the two.
-fn to_absolute(d: &Dashboard, id: u64, orig_display: GridPos, new_display: GridPos) -> GridPos {
-    let abs = d.pos(id).unwrap_or(orig_display);
-    let offset = i64::from(abs.y) - i64::from(orig_display.y);
-    GridPos {
-        y: (i64::from(new_display.y) + offset).max(0) as u32,
-        ..new_display
-    }
-}
-
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 enum Key {
     Row(u64),
@@ -127,9 +117,9 @@ pub fn DashboardGrid() -> impl IntoView {
         grid.drag.set(None);
         let new = dragged(&d, width());
         if new != d.orig {
+            // A drag is in display rows (collapsed rows applied): the model maps it back.
             ctx.doc.update(|doc| {
-                let pos = to_absolute(doc, d.id, d.orig, new);
-                doc.set_pos(d.id, pos);
+                doc.set_display_pos(d.id, new);
             });
         }
     });

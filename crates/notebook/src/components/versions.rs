@@ -8,7 +8,7 @@ use lookout_dashboard::Dashboard;
 use crate::components::dashboard::{DashCtx, use_dash};
 use crate::components::notebook::use_notebook;
 use crate::dash_store::use_dash_store;
-use crate::diff::{Line, diff_lines};
+use lookout_dashboard::diff::{Line, diff_lines};
 use crate::storage::{self, VersionRecord};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
