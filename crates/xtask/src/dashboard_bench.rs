@@ -206,7 +206,8 @@ fn hundred_panels(
 
 fn browser(root: &Path, dir: &Path, runs: usize) -> Result<()> {
     web_build(root)?;
-    crate::npm_ci(&root.join("tests/e2e"))?;
+    // The script lives beside the page bench and uses its pinned playwright-core.
+    crate::npm_ci(&root.join("crates/xtask/peers/web"))?;
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)?
         .as_millis() as i64;

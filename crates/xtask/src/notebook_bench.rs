@@ -71,7 +71,8 @@ pub fn run(root: &Path, extra: &[String]) -> Result<()> {
     let runs: u32 = extra.first().and_then(|s| s.parse().ok()).unwrap_or(10);
     web_build(root)?;
     let lookout = build_lookout(root)?;
-    crate::npm_ci(&root.join("tests/e2e"))?;
+    // The script lives beside the page bench and uses its pinned playwright-core.
+    crate::npm_ci(&root.join("crates/xtask/peers/web"))?;
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)?
         .as_millis() as i64;
