@@ -59,6 +59,9 @@ mod tests {
         let new = old.replace("line 12345\n", "changed\n");
         let d = diff_lines(&old, &new);
         let changed: Vec<&Line> = d.iter().filter(|l| !matches!(l, Line::Same(_))).collect();
-        assert_eq!(changed, [&Line::Removed("line 12345"), &Line::Added("changed")]);
+        assert_eq!(
+            changed,
+            [&Line::Removed("line 12345"), &Line::Added("changed")]
+        );
     }
 }

@@ -8,8 +8,8 @@ use lookout_dashboard::Dashboard;
 use crate::components::dashboard::{DashCtx, use_dash};
 use crate::components::notebook::use_notebook;
 use crate::dash_store::use_dash_store;
-use lookout_dashboard::diff::{Line, diff_lines};
 use crate::storage::{self, VersionRecord};
+use lookout_dashboard::diff::{Line, diff_lines};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Shown {
