@@ -6,6 +6,7 @@ use std::process::Command;
 
 use anyhow::{Context, Result, bail};
 
+mod alerts_bench;
 mod dashboard_bench;
 mod notebook_bench;
 mod page_bench;
@@ -41,6 +42,7 @@ fn main() -> Result<()> {
         Some("edge-build") => edge_build(&root).map(|_| ()),
         Some("page-bench") => page_bench::run(&root, &args[1..]),
         Some("notebook-bench") => notebook_bench::run(&root, &args[1..]),
+        Some("alerts-bench") => alerts_bench::run(&root, &args[1..]),
         Some("dashboard-bench") => ensure_wasm32(&root)
             .and_then(|_| ensure_tools(&root, &[WASM_BINDGEN, WASM_PACK]))
             .and_then(|_| dashboard_bench::run(&root, &args[1..])),
@@ -65,6 +67,7 @@ fn main() -> Result<()> {
                  \n  load-test    wrk against `lookout serve` for N seconds (default 60; BENCHMARKS.md)\
                  \n  page-bench   the page (wasm CPU, WebGPU) vs ONNX Runtime Web in headless Chromium\
                  \n  notebook-bench query → panel drawn in the notebook: Lookout's engine vs Prometheus 2.42\
+                 \n  alerts-bench 1,000 alert rules every 10 s: lookout serve's CPU and memory vs Prometheus 2.42\
                  \n  dashboard-bench Grafana import/export natively and in Chromium, dashboard saves on the server\
                  \n  edge-build   build the edge worker with worker-build into crates/edge/build\
                  \n  edge-bench   bundle size, CPU per request and N s of wrk against the worker in workerd\
@@ -633,6 +636,11 @@ pub(crate) struct Server {
 }
 
 impl Server {
+    /// The server's process id.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     pub fn start(cmd: &mut Command) -> Result<Self> {
         use std::io::{BufRead, BufReader};
         let mut child = cmd

@@ -47,6 +47,11 @@ pub(crate) struct BackfilledPrometheus {
 }
 
 impl BackfilledPrometheus {
+    /// The Prometheus process id.
+    pub(crate) fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     /// Backfills `om` into `dir/tsdb`, starts Prometheus on it with `flags`, and waits until
     /// `ready = (query, at_ms, answer)` answers as expected (the blocks are loaded).
     pub(crate) fn start(
@@ -54,6 +59,23 @@ impl BackfilledPrometheus {
         om: &Path,
         flags: &[&str],
         ready: (&str, i64, &str),
+    ) -> Result<Self> {
+        Self::start_with_config(
+            dir,
+            om,
+            flags,
+            ready,
+            "global:\n  evaluation_interval: 1m\nscrape_configs: []\n",
+        )
+    }
+
+    /// [`BackfilledPrometheus::start`] with its own `prometheus.yml` (rule files, intervals).
+    pub(crate) fn start_with_config(
+        dir: &Path,
+        om: &Path,
+        flags: &[&str],
+        ready: (&str, i64, &str),
+        config: &str,
     ) -> Result<Self> {
         eprintln!("xtask: promtool tsdb create-blocks-from openmetrics");
         let st = Command::new("promtool")
@@ -67,10 +89,7 @@ impl BackfilledPrometheus {
             bail!("promtool failed");
         }
         let cfg = dir.join("prometheus.yml");
-        std::fs::write(
-            &cfg,
-            "global:\n  evaluation_interval: 1m\nscrape_configs: []\n",
-        )?;
+        std::fs::write(&cfg, config)?;
         let port = std::net::TcpListener::bind("127.0.0.1:0")?
             .local_addr()?
             .port();
