@@ -368,6 +368,14 @@ impl Alerts {
         if inner.states.len() != before {
             inner.dirty = true;
         }
+        // A rule that was edited is due at once: its old frequency no longer says when.
+        let old_rules = std::mem::take(&mut inner.rules);
+        for (key, entry) in &rules {
+            let edited = old_rules.get(key).is_some_and(|old| old.rule != entry.rule);
+            if let Some(stored) = inner.states.get_mut(key).filter(|_| edited) {
+                stored.state.track.last_eval_ms = None;
+            }
+        }
         inner.rules = rules;
     }
 
