@@ -593,3 +593,248 @@ fn dashboards_are_never_lost() {
     assert_eq!(v["dialogs"], serde_json::json!([]), "{v}");
     assert_eq!(v["page_errors"], serde_json::json!([]), "{v}");
 }
+
+/// Alerts in the page (`tests/e2e/alerts.mjs`) against `lookout serve --data-dir --backfill`
+/// with a webhook channel whose receiver is this test's own HTTP endpoint: an alert added to
+/// a panel through the editor ("Test rule" first), saved, evaluated by the server: Pending
+/// then Alerting on the panel's header and in the alert list, one alerting message; the
+/// threshold raised: OK, one resolved message. A shared (unsaved) copy of a dashboard over
+/// the page's own metrics is evaluated in the tab. Markup in a rule's name stays text.
+#[test]
+fn alerts_show_in_the_page() {
+    use std::io::{BufRead, BufReader, Read, Write};
+    use std::sync::{Arc, Mutex};
+
+    let dist = tests_dir().join("../dist");
+    assert!(
+        dist.join("notebook/notebook.js").exists(),
+        "cargo xtask test builds the page and its notebook bundle"
+    );
+    // The receiver: answers 200, keeps every JSON body.
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind receiver");
+    let hook_port = listener.local_addr().expect("addr").port();
+    let got: Arc<Mutex<Vec<serde_json::Value>>> = Default::default();
+    let record = got.clone();
+    std::thread::spawn(move || {
+        for stream in listener.incoming().map_while(Result::ok) {
+            let record = record.clone();
+            std::thread::spawn(move || {
+                let Ok(mut writer) = stream.try_clone() else {
+                    return;
+                };
+                let mut reader = BufReader::new(stream);
+                loop {
+                    let mut line = String::new();
+                    if reader.read_line(&mut line).unwrap_or(0) == 0 {
+                        return;
+                    }
+                    let mut length = 0usize;
+                    loop {
+                        let mut h = String::new();
+                        if reader.read_line(&mut h).unwrap_or(0) == 0 {
+                            return;
+                        }
+                        let h = h.trim_end();
+                        if h.is_empty() {
+                            break;
+                        }
+                        if let Some((k, v)) = h.split_once(':')
+                            && k.eq_ignore_ascii_case("content-length")
+                        {
+                            length = v.trim().parse().unwrap_or(0);
+                        }
+                    }
+                    let mut body = vec![0; length];
+                    if reader.read_exact(&mut body).is_err() {
+                        return;
+                    }
+                    record
+                        .lock()
+                        .expect("lock")
+                        .push(serde_json::from_slice(&body).unwrap_or_default());
+                    let _ = writer.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok");
+                }
+            });
+        }
+    });
+    // Samples that make a rule over the server's data fire at once: 10 every 5 s.
+    let dir = TempDir::new("web-alerts");
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0);
+    let mut fill = String::from("# TYPE lookout_alert_probe gauge\n");
+    for t in (now - 300..now).step_by(5) {
+        fill.push_str(&format!("lookout_alert_probe{{job=\"probe\"}} 10 {t}\n"));
+    }
+    fill.push_str("# EOF\n");
+    let fill_path = dir.0.join("probe.om");
+    std::fs::write(&fill_path, fill).expect("backfill");
+    let data = dir.0.join("data");
+    let (_server, base) = start_server(&[
+        "--static-dir",
+        dist.to_str().expect("utf8"),
+        "--data-dir",
+        data.to_str().expect("utf8"),
+        "--backfill",
+        fill_path.to_str().expect("utf8"),
+    ]);
+    let client = reqwest::blocking::Client::new();
+    let put = |path: &str, body: serde_json::Value| {
+        let r = client
+            .put(format!("{base}{path}"))
+            .header("content-type", "application/json")
+            .body(body.to_string())
+            .send()
+            .expect("PUT");
+        assert!(r.status().is_success(), "PUT {path}: {}", r.status());
+    };
+    put(
+        "/api/channels/hook",
+        serde_json::json!({"name": "Hook", "type": "webhook",
+            "secureSettings": {"url": format!("http://127.0.0.1:{hook_port}/hooks/T0SECRET")}}),
+    );
+    put(
+        "/api/dashboards/e2e-alerts",
+        serde_json::json!({
+            "uid": "e2e-alerts", "title": "E2E alerts", "version": 0,
+            "time": {"from": "now-10m", "to": "now"},
+            "panels": [{
+                "id": 1, "title": "Probe", "datasource": {"type": "server"},
+                "targets": [{"refId": "A", "expr": "lookout_alert_probe"}],
+                "panel": {"kind": "timeseries", "grid": {"x": 0, "y": 0, "w": 24, "h": 8}}
+            }]
+        }),
+    );
+    // A dashboard over the page's own metrics, opened from a link (an unsaved copy): the tab
+    // evaluates its rule.
+    let local = lookout_dashboard::Dashboard::from_json(
+        &serde_json::json!({
+            "uid": "e2e-local", "title": "Local alerts", "version": 1,
+            "time": {"from": "now-5m", "to": "now"},
+            "panels": [{
+                "id": 1, "title": "Page predictions", "datasource": {"type": "page"},
+                "targets": [{"refId": "A", "expr": "sum(prediction_value_total)"}],
+                "panel": {"kind": "timeseries", "grid": {"x": 0, "y": 0, "w": 24, "h": 8}},
+                "alert": {
+                    "name": "Page predicted", "frequency": "1s", "for": "0s",
+                    "conditions": [{
+                        "type": "query", "query": {"params": ["A", "5m", "now"]},
+                        "reducer": {"type": "last"},
+                        "evaluator": {"type": "gt", "params": [0]}
+                    }]
+                }
+            }]
+        })
+        .to_string(),
+    )
+    .expect("local dashboard");
+    let link = format!(
+        "{base}/#{}",
+        lookout_dashboard::share::encode(&local).expect("link")
+    );
+    let shots = lookout_bin().with_file_name("e2e-alerts");
+    std::fs::create_dir_all(&shots).expect("screenshot dir");
+    let v = run_script(
+        &tests_dir().join("e2e/alerts.mjs"),
+        &[
+            format!("{base}/").as_ref(),
+            shots.as_os_str(),
+            link.as_ref(),
+        ],
+    );
+    println!("{v}");
+    assert!(v.get("failure").is_none(), "{v}");
+    let xss = "<img src=x onerror=\"window.__pwned=1\">";
+    let rule_name = format!("{xss} probe");
+    let strings = |key: &str| -> Vec<String> {
+        v[key]
+            .as_array()
+            .map(|a| {
+                a.iter()
+                    .filter_map(|x| x.as_str().map(str::to_string))
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    // The editor: the channel from the server's list, an invalid input's error, the test.
+    assert_eq!(strings("channels"), ["hook"], "{v}");
+    assert!(
+        v["invalid_error"]
+            .as_str()
+            .unwrap_or("")
+            .contains("invalid duration"),
+        "{v}"
+    );
+    assert_eq!(v["test_state"], "alerting", "{v}");
+    assert!(
+        v["test_evals"]
+            .as_str()
+            .unwrap_or("")
+            .contains("true = true"),
+        "{v}"
+    );
+    assert!(
+        strings("test_series")
+            .iter()
+            .any(|s| s.starts_with("lookout_alert_probe")),
+        "{v}"
+    );
+    // Stored in the panel, saved to the server, evaluated there.
+    assert!(
+        v["alerts_by"]
+            .as_str()
+            .unwrap_or("")
+            .contains("evaluated by the server"),
+        "{v}"
+    );
+    let seen = strings("header_states");
+    let pending = seen.iter().position(|s| s == "pending");
+    let alerting = seen.iter().position(|s| s == "alerting");
+    assert!(
+        matches!((pending, alerting), (Some(p), Some(a)) if p < a),
+        "Pending then Alerting on the header: {seen:?} in {v}"
+    );
+    assert_eq!(v["threshold_drawn"], "5", "{v}");
+    assert_eq!(v["list_state"], "alerting", "{v}");
+    assert_eq!(v["list_name"], rule_name, "{v}");
+    assert!(
+        strings("list_history")
+            .iter()
+            .any(|t| t.contains("Pending → Alerting")),
+        "{v}"
+    );
+    assert_eq!(v["resolved_state"], "ok", "{v}");
+    // The tab's own evaluation of the shared copy.
+    assert!(
+        v["local_by"]
+            .as_str()
+            .unwrap_or("")
+            .contains("evaluated in this tab"),
+        "{v}"
+    );
+    assert_eq!(v["local_state"], "alerting", "{v}");
+    assert_eq!(v["local_list_by"], "this tab", "{v}");
+    for key in ["img_elements", "img_elements_list"] {
+        assert_eq!(v[key], 0, "{key}: {v}");
+    }
+    for key in ["pwned", "pwned_list"] {
+        assert_eq!(v[key], "undefined", "{key}: {v}");
+    }
+    assert_eq!(v["dialogs"], serde_json::json!([]), "{v}");
+    assert_eq!(v["page_errors"], serde_json::json!([]), "{v}");
+    // Exactly one alerting message, then one resolved message.
+    let about = |state: &str| -> usize {
+        got.lock()
+            .expect("lock")
+            .iter()
+            .filter(|b| b["ruleName"] == rule_name.as_str() && b["state"] == state)
+            .count()
+    };
+    wait_for("the resolved message", Duration::from_secs(20), || {
+        (about("ok") >= 1).then_some(())
+    });
+    std::thread::sleep(Duration::from_secs(2));
+    assert_eq!(about("alerting"), 1, "{:?}", got.lock().expect("lock"));
+    assert_eq!(about("ok"), 1, "{:?}", got.lock().expect("lock"));
+}

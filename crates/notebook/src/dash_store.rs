@@ -117,7 +117,7 @@ pub enum Server {
 }
 
 impl Server {
-    fn served(&self) -> bool {
+    pub fn served(&self) -> bool {
         matches!(self, Server::Online | Server::Away(_) | Server::Refused(_))
     }
 }

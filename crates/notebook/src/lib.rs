@@ -25,10 +25,17 @@
 //! `BroadcastChannel`); the server's version guards the same across browsers (409). The
 //! versions panel's line diff is `lookout_dashboard::diff` (Myers).
 //!
+//! Alerts (`alerting.rs`, `components/alert_editor.rs`, `components/alert_list.rs`): a
+//! panel's Grafana 7 legacy alert (`lookout-alerts`) is edited in the panel editor and stored
+//! in the panel; its state is the server's (`GET /api/alerts`) when the page is served by
+//! `lookout serve`, else evaluated in the tab while the dashboard is open (never notifying).
+//!
 //! Template variables, import/export (`lookout-grafana`) and shared links
 //! (`lookout_dashboard::share`: the dashboard in the URL's fragment, opened as an unsaved copy
 //! when the page loads with `#dashboard=…`) are the pure crates'; this crate draws them.
 
+#[cfg(target_arch = "wasm32")]
+mod alerting;
 #[cfg(target_arch = "wasm32")]
 mod cell_run;
 #[cfg(target_arch = "wasm32")]

@@ -61,6 +61,9 @@
 //     opts.onZoom?(fromMs: number, toMs: number)   after a drag selection on the plot
 //     opts.annotations?: [{ timeMs: number, color?: string, text?: string }]  vertical markers
 //     opts.legend?: boolean                   default true (click a label to toggle a series)
+//     opts.alertThresholds?: [{ value: number, fill?: 'above' | 'below' }]   an alert's
+//                                             thresholds: a solid red line each, the firing
+//                                             side shaded; the y range includes them
 //   ChartHandle: setData(times, series), setSize(width, height), destroy()
 //
 //   createHeatmap(parent: HTMLElement, opts) -> HeatmapHandle             (canvas)
@@ -590,10 +593,15 @@ export function createTimeSeries(parent, opts = {}) {
   const annotations = Array.from(arrayLike(opts.annotations))
     .filter((a) => a && finiteOrNull(a.timeMs) != null)
     .map((a) => ({ t: Number(a.timeMs) / 1000, color: validColor(a.color, '#8a63d2'), text: toStr(a.text) }));
+  const alertThresholds = Array.from(arrayLike(opts.alertThresholds))
+    .filter((t) => t && finiteOrNull(t.value) != null)
+    .map((t) => ({ value: Number(t.value), fill: t.fill === 'above' || t.fill === 'below' ? t.fill : null }));
   let width = Math.max(50, num(opts.width, 600));
   let height = Math.max(30, num(opts.height, 300));
 
   const root = el('div', 'lk-chart lk-ts');
+  if (alertThresholds.length) root.dataset.alertThresholds = alertThresholds.map((t) => t.value).join(',');
+  root.dataset.annotations = String(annotations.length);
   parent.appendChild(root);
   const tip = el('div', 'lk-tip');
   tip.hidden = true;
@@ -700,6 +708,23 @@ export function createTimeSeries(parent, opts = {}) {
         ctx.stroke();
       }
     }
+    for (const t of alertThresholds) {
+      const y = Math.round(u.valToPos(t.value, 'y', true)) + 0.5;
+      if (!Number.isFinite(y)) continue;
+      if (t.fill) {
+        const top = t.fill === 'above' ? bbox.top : y;
+        const bottom = t.fill === 'above' ? y : bbox.top + bbox.height;
+        ctx.fillStyle = 'rgba(214, 50, 50, 0.12)';
+        ctx.fillRect(bbox.left, Math.min(top, bottom), bbox.width, Math.abs(bottom - top));
+      }
+      ctx.strokeStyle = 'rgba(214, 50, 50, 0.9)';
+      ctx.lineWidth = 1.5 * dpr;
+      ctx.setLineDash([]);
+      ctx.beginPath();
+      ctx.moveTo(bbox.left, y);
+      ctx.lineTo(bbox.left + bbox.width, y);
+      ctx.stroke();
+    }
     ctx.setLineDash([3 * dpr, 3 * dpr]);
     for (const a of annotations) {
       const x = Math.round(u.valToPos(a.t, 'x', true)) + 0.5;
@@ -749,6 +774,13 @@ export function createTimeSeries(parent, opts = {}) {
       yScale.range = (u, min, max) => {
         const lo = Math.min(0, num(min, 0));
         const hi = Math.max(0, num(max, 1));
+        return uPlot.rangeNum(lo, hi === lo ? lo + 1 : hi, 0.1, true);
+      };
+    } else if (alertThresholds.length) {
+      yScale.range = (u, min, max) => {
+        let lo = Number.isFinite(min) ? min : alertThresholds[0].value;
+        let hi = Number.isFinite(max) ? max : alertThresholds[0].value;
+        for (const t of alertThresholds) { lo = Math.min(lo, t.value); hi = Math.max(hi, t.value); }
         return uPlot.rangeNum(lo, hi === lo ? lo + 1 : hi, 0.1, true);
       };
     }

@@ -13,6 +13,7 @@
 use leptos::prelude::*;
 use lookout_dashboard::{Cell, Dashboard};
 
+use crate::alerting::{Evaluator, evaluate_in_tab, use_alerts};
 use crate::components::dashboard_grid::DashboardGrid;
 use crate::components::notebook::NotebookCtx;
 use crate::components::panel_editor::PanelEditor;
@@ -22,7 +23,8 @@ use crate::components::time_picker::TimePicker;
 use crate::components::variables_bar::{VariablesBar, VarsCtx};
 use crate::components::variables_editor::VariablesEditor;
 use crate::components::versions::{VersionsPanel, load_versions};
-use crate::dash_store::{Conflict, journal_clear, journal_write, use_dash_store};
+use crate::dash_store::{Conflict, Server, journal_clear, journal_write, use_dash_store};
+use crate::page_feed::use_feed;
 use crate::platform::clear_fragment;
 use crate::storage::VersionRecord;
 
@@ -40,6 +42,9 @@ pub struct DashCtx {
     pub versions_error: RwSignal<Option<String>>,
     /// The share box's link, while open.
     pub share: RwSignal<Option<Shared>>,
+    /// Who evaluates this dashboard's alerts: the server (a saved dashboard on `lookout
+    /// serve`) or this tab.
+    pub alerts_by: Signal<Evaluator>,
 }
 
 pub fn use_dash() -> DashCtx {
@@ -190,8 +195,20 @@ pub fn DashboardView(
         versions: RwSignal::new(Vec::new()),
         versions_error: RwSignal::new(None),
         share: RwSignal::new(None),
+        alerts_by: Signal::derive(move || {
+            if !unsaved && store.server.with(Server::served) {
+                Evaluator::Server
+            } else {
+                Evaluator::Tab
+            }
+        }),
     };
     provide_context(dctx);
+    // Without a server to evaluate them (local-only, or an unsaved copy), this tab evaluates
+    // the dashboard's alerts while it is open.
+    evaluate_in_tab(use_alerts(), use_feed(), uid.clone(), doc, move || {
+        unsaved || store.server.try_with_untracked(|s| *s == Server::Local) == Some(true)
+    });
     if !unsaved {
         load_versions(dctx);
     }
@@ -373,6 +390,16 @@ pub fn DashboardView(
             <Show when=move || dctx.versions_open.get()>
                 <VersionsPanel />
             </Show>
+            <p class="note alerts-by" id="dash-alerts-by">{move || {
+                let any = doc.with(|d| d.panels.iter().any(|p| p.alert.is_some()));
+                if !any {
+                    String::new()
+                } else if dctx.alerts_by.get() == Evaluator::Server {
+                    "Alerts: evaluated by the server.".to_string()
+                } else {
+                    "Alerts: evaluated in this tab while it is open; notifications need lookout serve.".to_string()
+                }
+            }}</p>
             <VariablesBar />
             <DashboardGrid />
             {move || dctx.editing.get().map(|id| view! { <PanelEditor id=id /> })}

@@ -8,6 +8,7 @@ use leptos::prelude::*;
 use lookout_dashboard::model::GridPos;
 use lookout_dashboard::variables::{VariableFormat, substitute_variables};
 
+use crate::alerting::{Evaluator, time_text, use_alerts};
 use crate::cell_run::{CellRun, use_cell_run};
 use crate::components::dashboard::use_dash;
 use crate::components::dashboard_grid::{Drag, DragMode, GAP_PX, ROW_PX, use_grid};
@@ -43,6 +44,45 @@ pub fn DashboardPanel(id: u64, pos: Signal<GridPos>) -> impl IntoView {
         ..
     } = use_cell_run(id);
     let menu = RwSignal::new(false);
+    let alerts = use_alerts();
+    // The panel's alert: its state (the server's or this tab's), colour-coded, and since when.
+    let alert_badge = move || {
+        if !cell.with(|c| c.as_ref().is_some_and(|c| c.alert.is_some())) {
+            return None;
+        }
+        let by = dash.alerts_by.get();
+        let row = alerts.row(&dash.uid.get_value(), id, by);
+        let state = row
+            .as_ref()
+            .map_or(lookout_alerts::AlertState::Unknown, |r| r.state);
+        let since = row
+            .as_ref()
+            .and_then(|r| r.since_ms)
+            .map(|t| format!(" since {}", time_text(t)))
+            .unwrap_or_default();
+        let text = if row.is_none() {
+            "Not evaluated yet".to_string()
+        } else {
+            state.text().to_string()
+        };
+        let who = match by {
+            Evaluator::Server => "evaluated by the server",
+            Evaluator::Tab => "evaluated in this tab while it is open",
+        };
+        let error = row
+            .and_then(|r| r.last_error)
+            .map(|e| format!("; {e}"))
+            .unwrap_or_default();
+        let tip = format!("Alert {text}{since} ({who}){error}");
+        Some(view! {
+            <span class="dash-panel-alert" data-state=state.as_str()
+                style=format!("--alert-color: {}", state.color())
+                title=tip>
+                <span class="alert-state-text">{text}</span>
+                <span class="alert-since">{since}</span>
+            </span>
+        })
+    };
     let substituted = move |text: String, format: VariableFormat| {
         ctx.doc.with(|d| {
             if d.variables.is_empty() {
@@ -119,6 +159,7 @@ pub fn DashboardPanel(id: u64, pos: Signal<GridPos>) -> impl IntoView {
                 <Show when=move || !description().is_empty()>
                     <span class="dash-panel-info" title=description>"ⓘ"</span>
                 </Show>
+                {alert_badge}
                 <span class="dash-panel-time">{note}</span>
                 <Show when=move || running.get()>
                     <span class="dash-panel-running" title="Running">"…"</span>

@@ -1,6 +1,8 @@
 //! The notebook's and the dashboards' components, one per file.
 
 pub mod add_to_dashboard;
+pub mod alert_editor;
+pub mod alert_list;
 pub mod cell;
 pub mod dashboard;
 pub mod dashboard_grid;

@@ -12,6 +12,8 @@ use lookout_dashboard::{CellData, format_value, heatmaps, suggested_kind};
 use wasm_bindgen::JsValue;
 use wasm_bindgen::prelude::Closure;
 
+use crate::alerting::AlertsCtx;
+use crate::components::dashboard::DashCtx;
 use crate::components::notebook::use_notebook;
 use crate::notebook_js::{self, Chart, object};
 
@@ -131,6 +133,48 @@ fn width_of(el: &web_sys::HtmlElement) -> u32 {
     (el.client_width().max(0) as u32).clamp(200, 4000)
 }
 
+/// A dashboard panel's alert on its time series: the first condition's threshold(s)
+/// (`gt`/`lt`: a line and the firing side shaded; ranges: two lines) and the state changes
+/// of its history as vertical markers.
+fn alert_marks(cell: Memo<Option<Cell>>) -> Memo<(Vec<serde_json::Value>, Vec<serde_json::Value>)> {
+    let dash = use_context::<DashCtx>();
+    let alerts = use_context::<AlertsCtx>();
+    Memo::new(move |_| {
+        let rule = cell.with(|c| c.as_ref().and_then(lookout_alerts::rule_of));
+        let Some(Ok(rule)) = rule else {
+            return (Vec::new(), Vec::new());
+        };
+        let mut lines = Vec::new();
+        if let Some(c) = rule.conditions.first() {
+            use lookout_alerts::EvaluatorKind as K;
+            let p = &c.evaluator.params;
+            match (c.evaluator.kind, p.first(), p.get(1)) {
+                (K::Gt, Some(v), _) => lines.push(serde_json::json!({"value": v, "fill": "above"})),
+                (K::Lt, Some(v), _) => lines.push(serde_json::json!({"value": v, "fill": "below"})),
+                (K::WithinRange | K::OutsideRange, Some(a), Some(b)) => {
+                    lines.push(serde_json::json!({"value": a}));
+                    lines.push(serde_json::json!({"value": b}));
+                }
+                _ => {}
+            }
+        }
+        let mut marks = Vec::new();
+        if let (Some(dash), Some(alerts), Some(id)) =
+            (dash, alerts, cell.with(|c| c.as_ref().map(|c| c.id)))
+            && let Some(row) = alerts.row(&dash.uid.get_value(), id, dash.alerts_by.get())
+        {
+            for t in row.history.iter().filter(|t| t.instance.is_none()) {
+                marks.push(serde_json::json!({
+                    "timeMs": t.time_ms,
+                    "color": t.to.color(),
+                    "text": format!("Alert {}: {} → {}", row.name, t.from.text(), t.to.text()),
+                }));
+            }
+        }
+        (lines, marks)
+    })
+}
+
 #[component]
 fn TimeSeriesChart(
     cell: Memo<Option<Cell>>,
@@ -140,6 +184,7 @@ fn TimeSeriesChart(
     let ctx = use_notebook();
     let holder = NodeRef::<leptos::html::Div>::new();
     let slot = chart_slot();
+    let marks = alert_marks(cell);
     Effect::new(move |_| {
         let Some(el) = holder.get() else { return };
         let Some(c) = cell.get() else { return };
@@ -148,6 +193,7 @@ fn TimeSeriesChart(
             replace(slot, None);
             return;
         };
+        let (alert_thresholds, annotations) = marks.get();
         let field = &c.panel.field;
         let times: Vec<f64> = frame.times_ms.iter().map(|t| *t as f64 / 1000.0).collect();
         // Values as typed arrays (NaN = gap): no JSON for hundreds of thousands of points.
@@ -210,6 +256,8 @@ fn TimeSeriesChart(
             ("stacked", JsValue::from(ts.stacked)),
             ("fillOpacity", JsValue::from(ts.fill_opacity)),
             ("onZoom", on_zoom.into_js_value()),
+            ("alertThresholds", json_value(&alert_thresholds)),
+            ("annotations", json_value(&annotations)),
         ]);
         replace(slot, None);
         match notebook_js::create_time_series(&el, &opts) {

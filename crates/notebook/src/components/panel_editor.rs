@@ -1,10 +1,12 @@
 //! A dashboard panel's editor, over the grid: its description and time overrides (Grafana's
 //! "Relative time" and "Time shift"), and the notebook's cell editor for the rest (title,
-//! data source, queries, panel type and options, a preview). Closing it refreshes the
+//! data source, queries, panel type and options, a preview), and its alert
+//! (`alert_editor.rs`). Closing it refreshes the
 //! dashboard so the grid shows the edited queries.
 
 use leptos::prelude::*;
 
+use crate::components::alert_editor::AlertEditor;
 use crate::components::cell::CellView;
 use crate::components::dashboard::use_dash;
 use crate::components::notebook::use_notebook;
@@ -52,6 +54,7 @@ pub fn PanelEditor(id: u64) -> impl IntoView {
                         </label>
                     </div>
                     <CellView id=id prefix="edit-" dashboard=true />
+                    <AlertEditor id=id />
                 </Show>
             </div>
         </div>

@@ -1,4 +1,5 @@
-//! What `mount` draws: a switch "Notebook | Dashboards" over the notebook and the dashboards,
+//! What `mount` draws: a switch "Notebook | Dashboards | Alerts" over the notebook, the
+//! dashboards and the alert list (`alert_list.rs`, states from `alerting.rs`),
 //! and what both share: the page's metrics feed, the editor/charts bundle, the query history
 //! and the dashboards' store. The dashboards view mounts the first time it is opened and then
 //! stays (display switched), as the notebook does. A page opened with a shared dashboard in
@@ -7,6 +8,8 @@
 
 use leptos::prelude::*;
 
+use crate::alerting::AlertsCtx;
+use crate::components::alert_list::AlertListView;
 use crate::components::dashboards::DashboardsView;
 use crate::components::notebook::{NotebookView, load_history};
 use crate::dash_store::DashStore;
@@ -19,6 +22,7 @@ use crate::platform::{fragment, now_ms};
 pub enum View {
     Notebook,
     Dashboards,
+    Alerts,
 }
 
 /// State shared by the notebook and every dashboard (context).
@@ -53,6 +57,11 @@ pub fn Root() -> impl IntoView {
     );
     let store = DashStore::new();
     provide_context(store);
+    // The alerts' states: the server's read while the dashboards or the alert list are shown.
+    let alerts = AlertsCtx::start(store, move || {
+        matches!(shared.view.try_get(), Some(View::Dashboards | View::Alerts))
+    });
+    provide_context(alerts);
     // A shared dashboard in the fragment: opened in the dashboards view.
     let from_link = move || {
         let hash = fragment();
@@ -76,7 +85,9 @@ pub fn Root() -> impl IntoView {
     });
     // The dashboards' store starts when they are first shown (it needs the bundle).
     Effect::new(move |_| {
-        if shared.view.get() == View::Dashboards && matches!(shared.ready.get(), Some(Ok(()))) {
+        if matches!(shared.view.get(), View::Dashboards | View::Alerts)
+            && matches!(shared.ready.get(), Some(Ok(())))
+        {
             store.ensure_init();
         }
     });
@@ -96,6 +107,7 @@ pub fn Root() -> impl IntoView {
         <nav class="view-switches" aria-label="Notebook or dashboards">
             {switch(View::Notebook, "view-notebook", "Notebook")}
             {switch(View::Dashboards, "view-dashboards", "Dashboards")}
+            {switch(View::Alerts, "view-alerts", "Alerts")}
         </nav>
         <div style:display=move || if shared.view.get() == View::Notebook { "block" } else { "none" }>
             <NotebookView />
@@ -104,6 +116,9 @@ pub fn Root() -> impl IntoView {
             <div style:display=move || if shared.view.get() == View::Dashboards { "block" } else { "none" }>
                 <DashboardsView />
             </div>
+        </Show>
+        <Show when=move || shared.view.get() == View::Alerts>
+            <AlertListView />
         </Show>
     }
 }
