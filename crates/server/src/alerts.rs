@@ -176,6 +176,9 @@ pub struct Alerts {
     channels_file: Mutex<()>,
     lanes: Mutex<HashMap<(String, String), Lane>>,
     wake: tokio::sync::Notify,
+    /// Evaluations over the server's own store running at once: one per core. A thousand
+    /// rules due together would otherwise each take a blocking thread (and its memory).
+    eval_slots: Arc<tokio::sync::Semaphore>,
 }
 
 /// One rule's deliveries to one channel take turns here (in order).
@@ -262,6 +265,9 @@ impl Alerts {
             channels_file: Mutex::new(()),
             lanes: Mutex::new(HashMap::new()),
             wake: tokio::sync::Notify::new(),
+            eval_slots: Arc::new(tokio::sync::Semaphore::new(
+                std::thread::available_parallelism().map_or(1, |n| n.get()),
+            )),
         })
     }
 
@@ -584,6 +590,9 @@ impl Alerts {
                     ..EvalOptions::default()
                 };
                 let entry = entry.clone();
+                let Ok(_slot) = self.eval_slots.clone().acquire_owned().await else {
+                    return EvalResult::failed(now, "the server is stopping");
+                };
                 tokio::task::spawn_blocking(move || {
                     let Some(cell) = entry.dashboard.panel(entry.panel_id) else {
                         return EvalResult::failed(now, "the panel is gone");
