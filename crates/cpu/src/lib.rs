@@ -191,71 +191,81 @@ macro_rules! dispatch {
     };
 }
 
-/// The kernels compiled with AVX2 and FMA: the generic code inlines into these.
+/// One x86-64 instruction set's entry points: the generic kernels compiled with its target
+/// features (the generic code, and [`simd::Isa`]'s methods, inline into these), and for a
+/// single row over fc1's half-precision panels (see [`PackedLayer::panels_f16`]) the module's
+/// own `gemv_f16`.
+#[cfg(target_arch = "x86_64")]
+macro_rules! x86_entry_points {
+    ($isa:ty, $features:literal, $nr:literal) => {
+        #[target_feature(enable = $features)]
+        #[allow(clippy::too_many_arguments)]
+        pub(crate) unsafe fn winograd_rows(
+            layer: &WinogradLayer,
+            input: &[f32],
+            h: usize,
+            w: usize,
+            ty0: usize,
+            ty1: usize,
+            pool: bool,
+            out: &mut [f32],
+        ) {
+            unsafe { kernels::winograd_rows::<$isa>(layer, input, h, w, ty0, ty1, pool, out) }
+        }
+
+        #[target_feature(enable = $features)]
+        #[allow(clippy::too_many_arguments)]
+        pub(crate) unsafe fn conv_direct_rows(
+            layer: &PackedLayer,
+            input: &[f32],
+            c: usize,
+            h: usize,
+            w: usize,
+            y0: usize,
+            y1: usize,
+            out: &mut [f32],
+        ) {
+            unsafe { kernels::conv_direct_rows::<$isa>(layer, input, c, h, w, y0, y1, out) }
+        }
+
+        /// A single row over half-precision panels, else the generic kernel.
+        #[target_feature(enable = $features)]
+        pub(crate) unsafe fn dense_panels(
+            layer: &PackedLayer,
+            a: &[f32],
+            m: usize,
+            p0: usize,
+            p1: usize,
+            relu: bool,
+            out: &mut [f32],
+        ) {
+            if m != 1 || layer.panels_f16.is_empty() {
+                return unsafe { kernels::dense_panels::<$isa>(layer, a, m, p0, p1, relu, out) };
+            }
+            let (k, nr) = (layer.k, $nr);
+            for p in p0..p1 {
+                unsafe {
+                    gemv_f16(
+                        a.as_ptr(),
+                        layer.panels_f16.as_ptr().add(p * k * nr),
+                        k,
+                        out.as_mut_ptr().add((p - p0) * nr),
+                        layer.bias.as_ptr().add(p * nr),
+                        relu,
+                    )
+                }
+            }
+        }
+    };
+}
+
+/// The kernels compiled with AVX2, FMA and F16C.
 #[cfg(target_arch = "x86_64")]
 mod avx2 {
     use super::kernels::{self, PackedLayer, WinogradLayer};
     use super::simd::Avx2;
 
-    #[target_feature(enable = "avx2,fma")]
-    #[allow(clippy::too_many_arguments)]
-    pub(crate) unsafe fn winograd_rows(
-        layer: &WinogradLayer,
-        input: &[f32],
-        h: usize,
-        w: usize,
-        ty0: usize,
-        ty1: usize,
-        pool: bool,
-        out: &mut [f32],
-    ) {
-        unsafe { kernels::winograd_rows::<Avx2>(layer, input, h, w, ty0, ty1, pool, out) }
-    }
-
-    #[target_feature(enable = "avx2,fma")]
-    #[allow(clippy::too_many_arguments)]
-    pub(crate) unsafe fn conv_direct_rows(
-        layer: &PackedLayer,
-        input: &[f32],
-        c: usize,
-        h: usize,
-        w: usize,
-        y0: usize,
-        y1: usize,
-        out: &mut [f32],
-    ) {
-        unsafe { kernels::conv_direct_rows::<Avx2>(layer, input, c, h, w, y0, y1, out) }
-    }
-
-    /// A single row over half-precision panels (see [`PackedLayer::panels_f16`]), else the
-    /// generic kernel.
-    #[target_feature(enable = "avx2,fma,f16c")]
-    pub(crate) unsafe fn dense_panels(
-        layer: &PackedLayer,
-        a: &[f32],
-        m: usize,
-        p0: usize,
-        p1: usize,
-        relu: bool,
-        out: &mut [f32],
-    ) {
-        if m != 1 || layer.panels_f16.is_empty() {
-            return unsafe { kernels::dense_panels::<Avx2>(layer, a, m, p0, p1, relu, out) };
-        }
-        let (k, nr) = (layer.k, 16);
-        for p in p0..p1 {
-            unsafe {
-                gemv_f16(
-                    a.as_ptr(),
-                    layer.panels_f16.as_ptr().add(p * k * nr),
-                    k,
-                    out.as_mut_ptr().add((p - p0) * nr),
-                    layer.bias.as_ptr().add(p * nr),
-                    relu,
-                )
-            }
-        }
-    }
+    x86_entry_points!(Avx2, "avx2,fma,f16c", 16);
 
     /// `c[16] = a[k] · B` with `B` a panel of halves `[k][16]`, converted by F16C.
     #[inline(always)]
@@ -308,71 +318,13 @@ mod avx2 {
     }
 }
 
-/// The kernels compiled with AVX-512F: the generic code inlines into these.
+/// The kernels compiled with AVX-512F.
 #[cfg(target_arch = "x86_64")]
 mod avx512 {
     use super::kernels::{self, PackedLayer, WinogradLayer};
     use super::simd::Avx512;
 
-    #[target_feature(enable = "avx512f,avx2,fma")]
-    #[allow(clippy::too_many_arguments)]
-    pub(crate) unsafe fn winograd_rows(
-        layer: &WinogradLayer,
-        input: &[f32],
-        h: usize,
-        w: usize,
-        ty0: usize,
-        ty1: usize,
-        pool: bool,
-        out: &mut [f32],
-    ) {
-        unsafe { kernels::winograd_rows::<Avx512>(layer, input, h, w, ty0, ty1, pool, out) }
-    }
-
-    #[target_feature(enable = "avx512f,avx2,fma")]
-    #[allow(clippy::too_many_arguments)]
-    pub(crate) unsafe fn conv_direct_rows(
-        layer: &PackedLayer,
-        input: &[f32],
-        c: usize,
-        h: usize,
-        w: usize,
-        y0: usize,
-        y1: usize,
-        out: &mut [f32],
-    ) {
-        unsafe { kernels::conv_direct_rows::<Avx512>(layer, input, c, h, w, y0, y1, out) }
-    }
-
-    /// A single row over half-precision panels (see [`PackedLayer::panels_f16`]), else the
-    /// generic kernel.
-    #[target_feature(enable = "avx512f,avx2,fma")]
-    pub(crate) unsafe fn dense_panels(
-        layer: &PackedLayer,
-        a: &[f32],
-        m: usize,
-        p0: usize,
-        p1: usize,
-        relu: bool,
-        out: &mut [f32],
-    ) {
-        if m != 1 || layer.panels_f16.is_empty() {
-            return unsafe { kernels::dense_panels::<Avx512>(layer, a, m, p0, p1, relu, out) };
-        }
-        let (k, nr) = (layer.k, 32);
-        for p in p0..p1 {
-            unsafe {
-                gemv_f16(
-                    a.as_ptr(),
-                    layer.panels_f16.as_ptr().add(p * k * nr),
-                    k,
-                    out.as_mut_ptr().add((p - p0) * nr),
-                    layer.bias.as_ptr().add(p * nr),
-                    relu,
-                )
-            }
-        }
-    }
+    x86_entry_points!(Avx512, "avx512f,avx2,fma", 32);
 
     /// `c[32] = a[k] · B` with `B` a panel of halves `[k][32]`, converted by `vcvtph2ps`.
     #[inline(always)]

@@ -16,21 +16,9 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result, bail};
 use lookout_promql::Labels;
 
+use crate::notebook_bench::LABELS;
 use crate::promql_bench::{BackfilledPrometheus, get_json, write_openmetrics};
 use crate::{Server, build_lookout, target_dir};
-
-const LABELS: [&str; 10] = [
-    "Airplane",
-    "Automobile",
-    "Bird",
-    "Cat",
-    "Deer",
-    "Dog",
-    "Frog",
-    "Horse",
-    "Ship",
-    "Truck",
-];
 
 fn data(end: i64) -> Vec<(Labels, Vec<(i64, f64)>)> {
     let mut out = Vec::new();

@@ -16,7 +16,8 @@ use lookout_promql::Labels;
 use crate::promql_bench::{BackfilledPrometheus, median, write_openmetrics};
 use crate::{Server, build_lookout, target_dir, web_build};
 
-const LABELS: [&str; 10] = [
+/// CIFAR-10's classes, as the metrics label them.
+pub(crate) const LABELS: [&str; 10] = [
     "Airplane",
     "Automobile",
     "Bird",
