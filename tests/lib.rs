@@ -82,10 +82,25 @@ fn rand_u64() -> u64 {
     RandomState::new().hash_one(Instant::now())
 }
 
-/// A child process killed (and reaped) on drop.
+/// A child process killed (and reaped) on drop, then its scratch folder (if any) removed.
 pub struct Daemon {
     pub name: String,
     child: Child,
+    /// Held only to be removed after the process is gone.
+    _scratch: Option<TempDir>,
+}
+
+/// `--data-dir` of a fresh temporary folder unless `extra` names one: a test's server never
+/// writes into the user's data folder (`lookout serve`'s default).
+fn serve_data_dir(extra: &[&str]) -> (Vec<String>, Option<TempDir>) {
+    if extra.contains(&"--data-dir") {
+        return (Vec::new(), None);
+    }
+    let dir = TempDir::new("serve-data");
+    (
+        vec!["--data-dir".into(), dir.0.to_string_lossy().into_owned()],
+        Some(dir),
+    )
 }
 
 impl Daemon {
@@ -97,6 +112,7 @@ impl Daemon {
         Self {
             name: name.into(),
             child,
+            _scratch: None,
         }
     }
 
@@ -232,9 +248,11 @@ pub fn start_victoria_metrics(port: u16, dir: &TempDir, scrape_configs: &str) ->
 
 /// `lookout serve` on a free port; returns the daemon and its base URL.
 pub fn start_server(extra: &[&str]) -> (Daemon, String) {
+    let (data_args, scratch) = serve_data_dir(extra);
     let mut child = Command::new(lookout_bin())
         .args(["serve", "--addr", "127.0.0.1:0"])
         .args(extra)
+        .args(&data_args)
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
         .stdin(Stdio::null())
@@ -261,6 +279,7 @@ pub fn start_server(extra: &[&str]) -> (Daemon, String) {
         Daemon {
             name: "lookout serve".into(),
             child,
+            _scratch: scratch,
         },
         url,
     )
@@ -568,9 +587,11 @@ pub type ServerLog = std::sync::Arc<std::sync::Mutex<Vec<String>>>;
 /// [`start_server`] keeping every line the server prints (stderr is echoed too), e.g. to check
 /// that a secret never reaches a log line.
 pub fn start_server_logged(extra: &[&str]) -> (Daemon, String, ServerLog) {
+    let (data_args, scratch) = serve_data_dir(extra);
     let mut child = Command::new(lookout_bin())
         .args(["serve", "--addr", "127.0.0.1:0"])
         .args(extra)
+        .args(&data_args)
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .stdin(Stdio::null())
@@ -612,6 +633,7 @@ pub fn start_server_logged(extra: &[&str]) -> (Daemon, String, ServerLog) {
         Daemon {
             name: "lookout serve".into(),
             child,
+            _scratch: scratch,
         },
         url,
         log,

@@ -536,8 +536,11 @@ fn a_token_guards_the_apis_and_nothing_else() {
 
 #[test]
 fn warns_when_listening_beyond_loopback_without_a_token() {
+    let data = TempDir::new("warn");
     let mut child = Command::new(lookout_tests::lookout_bin())
         .args(["serve", "--addr", "0.0.0.0:0"])
+        .arg("--data-dir")
+        .arg(&data.0)
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(Stdio::piped())

@@ -156,10 +156,13 @@ fn keeps_serving_when_its_stdout_is_closed() {
     drop(reader);
     let port = free_port();
     let addr = format!("127.0.0.1:{port}");
+    let data = lookout_tests::TempDir::new("stdout-closed");
     let daemon = Daemon::spawn(
         "lookout serve",
         Command::new(lookout_bin())
             .args(["serve", "--addr", &addr])
+            .arg("--data-dir")
+            .arg(&data.0)
             // A second start-up line, as in the run that found this.
             .args(["--pushgateway", "http://127.0.0.1:9"])
             .stdout(writer)
