@@ -314,11 +314,16 @@ fn browser_tests(root: &Path) -> Result<()> {
     wasm_pack_test(root, "crates/metrics", &["--test", "browser"], &[])?;
     let pushgateway = Pushgateway::start()?;
     let lookout = target_dir(root).join("release/lookout");
+    // Its own data folder: a test never writes into the user's (`lookout serve`'s default).
+    let data = target_dir(root).join("browser-push-data");
+    let _ = std::fs::remove_dir_all(&data);
     let server = Server::start(
         Command::new(&lookout)
             .args(["serve", "--addr", "127.0.0.1:0", "--cors-origin", "*"])
             .arg("--pushgateway")
-            .arg(&pushgateway.url),
+            .arg(&pushgateway.url)
+            .arg("--data-dir")
+            .arg(&data),
     )?;
     wasm_pack_test(
         root,
@@ -622,8 +627,11 @@ fn bench_peers(root: &Path, extra: &[String]) -> Result<()> {
 fn load_test(root: &Path, extra: &[String]) -> Result<()> {
     let seconds: u64 = extra.first().and_then(|s| s.parse().ok()).unwrap_or(60);
     let lookout = build_lookout(root)?;
-    let mut server =
-        Server::start(Command::new(&lookout).args(["serve", "--addr", "127.0.0.1:0"]))?;
+    let mut server = Server::start(
+        Command::new(&lookout)
+            .args(["serve", "--addr", "127.0.0.1:0", "--data-dir"])
+            .arg(target_dir(root).join("load-test-data")),
+    )?;
     let result = wrk(root, &format!("{}predict", server.url), seconds, 8).map(|_| ());
     server.stop();
     result
