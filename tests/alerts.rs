@@ -737,5 +737,198 @@ fn alerts_off_evaluates_nothing() {
         );
         std::thread::sleep(Duration::from_millis(250));
     }
+    // Nor does it send what a tab hands over.
+    let note = json!({"channelUid": "hook", "ruleName": "x", "message": "", "state": "alerting",
+                      "prevState": "ok", "reminder": false, "timeMs": 0, "activeSinceMs": null,
+                      "matches": [], "firingMatches": [], "error": null, "instance": null,
+                      "labels": {}, "tags": {}, "evalIntervalMs": 1000});
+    let request = json!({"dashboardUid": "x", "panelId": 1,
+                         "alert": dashboard(5.0, 1, None)["panels"][0]["alert"],
+                         "notifications": [note]});
+    let (s, v) = answers.call("POST", &format!("{base}/api/alerts/notify"), Some(&request));
+    assert_eq!(s, 409, "{v}");
+    std::thread::sleep(Duration::from_millis(500));
     assert!(hook.bodies().is_empty());
+}
+
+/// A tab that evaluated a rule itself (a dashboard the server does not keep) hands the
+/// notifications the shared state machine made for the rule's channels to the server, which
+/// sends them with its secrets; the tab never sees a URL. What the server refuses: a channel
+/// the rule does not name, an unknown one, a rule that does not parse, another method, a body
+/// too large, a cross-site request, and anything at all with `--alerts off`.
+#[test]
+fn a_tab_hands_its_notifications_to_the_server() {
+    use lookout_alerts::{
+        AlertRule, Channel, EvalMatch, EvalResult, RuleState, channels_for, step_with,
+    };
+    let dir = TempDir::new("alerts-notify");
+    let data = dir.0.join("data");
+    let data_dir = data.to_string_lossy().into_owned();
+    let hook = Receiver::start();
+    let slack = Receiver::start();
+    let (_server, base, log) = start_server_logged(&["--data-dir", &data_dir]);
+    let mut answers = Answers::default();
+    for (uid, c) in [
+        (
+            "hook",
+            json!({"name": "Hook", "type": "webhook",
+                   "secureSettings": {"url": hook.url("/hooks/T000SECRET")}}),
+        ),
+        (
+            "slack",
+            json!({"name": "Slack", "type": "slack", "disableResolveMessage": true,
+                   "secureSettings": {"url": slack.url("/services/T000SLACKSECRET")}}),
+        ),
+        (
+            "other",
+            json!({"name": "Other", "type": "webhook",
+                   "secureSettings": {"url": hook.url("/hooks/T000DOWNSECRET")}}),
+        ),
+    ] {
+        let (s, v) = answers.call("PUT", &format!("{base}/api/channels/{uid}"), Some(&c));
+        assert_eq!(s, 200, "PUT channel {uid}: {v}");
+    }
+    // What the page does: the channels as the server lists them (no secrets) are the
+    // evaluator's policies.
+    let listed = answers.get(&format!("{base}/api/channels"));
+    let policies: Vec<Channel> = listed["channels"]
+        .as_array()
+        .expect("channels")
+        .iter()
+        .map(|c| Channel::from_grafana_json(c).expect("a listed channel reads back"))
+        .collect();
+    let alert = json!({
+        "name": RULE, "message": "the probe is above its threshold",
+        "frequency": "1s", "for": "0s", "alertRuleTags": {"team": "ml"},
+        "notifications": [{"uid": "hook"}, {"uid": "slack"}],
+        "conditions": [{
+            "type": "query", "query": {"params": ["A", "1m", "now"]},
+            "reducer": {"type": "last"},
+            "evaluator": {"type": "gt", "params": [5]}
+        }]
+    });
+    let rule = AlertRule::from_value(&alert).expect("rule");
+    let targets = channels_for(&rule, &policies);
+    assert_eq!(
+        targets.iter().map(|c| c.uid.as_str()).collect::<Vec<_>>(),
+        ["hook", "slack"]
+    );
+    let result = |firing: bool, t: i64| EvalResult {
+        time_ms: t,
+        firing,
+        no_data: false,
+        error: None,
+        matches: if firing {
+            vec![EvalMatch {
+                value: Some(10.0),
+                metric: "lookout_alert_probe".into(),
+                tags: [("job".to_string(), "probe".to_string())].into(),
+            }]
+        } else {
+            Vec::new()
+        },
+        condition_evals: String::new(),
+        conditions: Vec::new(),
+        instances: Vec::new(),
+    };
+    let t0 = now_ms();
+    let (state, _, notes) = step_with(&rule, &RuleState::default(), &result(true, t0), t0, &targets);
+    let mut notes: Vec<_> = notes.into_iter().filter(|n| n.channel_uid.is_some()).collect();
+    assert_eq!(notes.len(), 2, "{notes:?}");
+    // The tab's words are not trusted: the server writes the rule's own.
+    notes[0].rule_name = "forged".into();
+    let notify = format!("{base}/api/alerts/notify");
+    let request = |notes: &[lookout_alerts::Notification]| {
+        json!({"dashboardUid": "shared-copy", "panelId": 3, "alert": alert, "notifications": notes})
+    };
+    let (s, v) = answers.call("POST", &notify, Some(&request(&notes)));
+    assert_eq!(s, 202, "{v}");
+    assert_eq!(v["queued"], 2, "{v}");
+    wait_for("the webhook and Slack bodies", Duration::from_secs(10), || {
+        (hook.about("alerting").len() == 1 && slack.about("alerting").len() == 1).then_some(())
+    });
+    let body = &hook.about("alerting")[0];
+    assert_eq!(body.path, "/hooks/T000SECRET");
+    assert_eq!(body.body["ruleName"], RULE, "{}", body.body);
+    assert_eq!(body.body["message"], "the probe is above its threshold");
+    assert_eq!(body.body["evalMatches"][0]["value"], 10.0, "{}", body.body);
+    assert_eq!(body.body["tags"]["team"], "ml", "{}", body.body);
+    assert!(
+        body.body["ruleUrl"]
+            .as_str()
+            .is_some_and(|u| u.ends_with("/?dashboard=shared-copy&viewPanel=3")),
+        "{}",
+        body.body
+    );
+    // Resolved: to the webhook only (Slack's channel does not send resolve messages, which
+    // the tab knew from the listed policy).
+    let t1 = t0 + 1_000;
+    let (_, _, resolved) = step_with(&rule, &state, &result(false, t1), t1, &targets);
+    let resolved: Vec<_> = resolved
+        .into_iter()
+        .filter(|n| n.channel_uid.is_some())
+        .collect();
+    assert_eq!(
+        resolved
+            .iter()
+            .filter_map(|n| n.channel_uid.as_deref())
+            .collect::<Vec<_>>(),
+        ["hook"]
+    );
+    let (s, v) = answers.call("POST", &notify, Some(&request(&resolved)));
+    assert_eq!(s, 202, "{v}");
+    wait_for("the resolve", Duration::from_secs(10), || {
+        (hook.about("ok").len() == 1).then_some(())
+    });
+
+    // Refused, and nothing sent for any of them.
+    let before = hook.bodies().len() + slack.bodies().len();
+    let to = |uid: &str| {
+        let mut n = notes[1].clone();
+        n.channel_uid = Some(uid.to_string());
+        request(&[n])
+    };
+    let other = to("other");
+    let unknown = to("nope");
+    let mut broken = request(&notes);
+    broken["alert"]["conditions"][0]["reducer"]["type"] = json!("p95");
+    let mut bad_uid = request(&notes);
+    bad_uid["dashboardUid"] = json!("../x");
+    let empty = request(&[]);
+    for (what, body, want) in [
+        ("a channel the rule does not name", other, 400),
+        ("an unknown channel", unknown, 400),
+        ("a rule that does not parse", broken, 400),
+        ("a bad dashboard uid", bad_uid, 400),
+        ("no notifications", empty, 400),
+    ] {
+        let (s, v) = answers.call("POST", &notify, Some(&body));
+        assert_eq!(s, want, "{what}: {v}");
+        assert!(v["error"].as_str().is_some_and(|e| !e.is_empty()), "{what}: {v}");
+    }
+    let (s, _) = answers.call("GET", &notify, None);
+    assert_eq!(s, 405);
+    let huge = json!({"dashboardUid": "x", "panelId": 1, "alert": alert,
+                      "notifications": notes, "pad": "x".repeat(300 * 1024)});
+    let (s, _) = answers.call("POST", &notify, Some(&huge));
+    assert_eq!(s, 413);
+    let cross = client()
+        .post(&notify)
+        .header("content-type", "application/json")
+        .header("origin", "https://elsewhere.example")
+        .header("sec-fetch-site", "cross-site")
+        .body(request(&notes).to_string())
+        .send()
+        .expect("cross-site POST");
+    assert_eq!(cross.status().as_u16(), 403);
+    std::thread::sleep(Duration::from_millis(1_500));
+    assert_eq!(hook.bodies().len() + slack.bodies().len(), before);
+    // No secret in an answer or a log line.
+    let logged = lines(&log).join("\n");
+    for secret in SECRETS {
+        assert!(!logged.contains(secret), "{secret} in the log");
+        for a in &answers.0 {
+            assert!(!a.contains(secret), "{secret} in an answer: {a}");
+        }
+    }
 }

@@ -7,16 +7,19 @@
 //! - Otherwise (local-only, or a dashboard opened from a shared link and not saved), the open
 //!   dashboard's rules are evaluated in this tab while it is open: the same pure
 //!   `lookout_alerts::evaluate` through the panel's `PageSource`, then `step_with` without
-//!   channels, on a 1 s timer honouring `due`; the `RuleState`s stay in this tab's memory. The
-//!   page never sends a notification and never holds a channel's secrets (`GET /api/channels`
-//!   answers without them; only uid, name and type are kept).
+//!   the rule's channels, on a 1 s timer honouring `due`; the `RuleState`s stay in this tab's
+//!   memory. When the page is served by `lookout serve`, the notifications `step_with` makes
+//!   for the rule's channels (read from `GET /api/channels`, which answers without secrets:
+//!   their policies — reminders, resolve messages, Alertmanager re-sends — are all the tab
+//!   needs) are handed to the server (`POST /api/alerts/notify`), which sends them. The page
+//!   never calls a channel itself and never holds a secret; with no server, nothing is sent.
 
 use std::collections::BTreeMap;
 
 use leptos::prelude::*;
 use lookout_alerts::{
-    AlertRule, AlertState, EvalOptions, EvalResult, RuleState, Transition, due, evaluate_with,
-    rule_of, step_with,
+    AlertRule, AlertState, Channel, EvalOptions, EvalResult, RuleState, Transition,
+    channels_for, due, evaluate_with, rule_of, step_with,
 };
 use lookout_dashboard::{Cell, Dashboard};
 use lookout_datasource::remote::TransportError;
@@ -90,6 +93,8 @@ pub struct LocalRule {
     pub next_due_ms: Option<i64>,
     /// Why the rule cannot be used (it is then in the Error state).
     pub invalid: Option<String>,
+    /// Why the server did not take this tab's last notifications.
+    pub notify_error: Option<String>,
 }
 
 /// Who evaluated a rule.
@@ -129,6 +134,8 @@ pub struct AlertsCtx {
     pub local: RwSignal<BTreeMap<(String, u64), LocalRule>>,
     /// The server's channels (`None`: not read, or no server).
     pub channels: RwSignal<Option<Vec<ChannelInfo>>>,
+    /// The same channels as the evaluator reads them (policies; no secrets).
+    policies: StoredValue<Vec<Channel>>,
     polling: StoredValue<bool>,
     last_poll: StoredValue<i64>,
     /// Until when to read every second (a rule just changed).
@@ -170,6 +177,7 @@ impl AlertsCtx {
             server_error: RwSignal::new(None),
             local: RwSignal::new(BTreeMap::new()),
             channels: RwSignal::new(None),
+            policies: StoredValue::new(Vec::new()),
             polling: StoredValue::new(false),
             last_poll: StoredValue::new(0),
             hurry_until: StoredValue::new(0),
@@ -254,10 +262,15 @@ impl AlertsCtx {
     pub fn load_channels(self) {
         leptos::task::spawn_local(async move {
             if let Ok(v) = get_json("/api/channels").await {
-                let list: Vec<ChannelInfo> = v
-                    .get("channels")
-                    .and_then(|c| serde_json::from_value(c.clone()).ok())
-                    .unwrap_or_default();
+                let raw = v.get("channels").cloned().unwrap_or_default();
+                let list: Vec<ChannelInfo> = serde_json::from_value(raw.clone()).unwrap_or_default();
+                let policies: Vec<Channel> = raw
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .filter_map(|c| Channel::from_grafana_json(c).ok())
+                    .collect();
+                self.policies.set_value(policies);
                 self.channels.set(Some(list));
             }
         });
@@ -330,7 +343,8 @@ fn local_row(uid: &str, panel: u64, r: &LocalRule) -> RuleRow {
         last_error: r
             .invalid
             .clone()
-            .or_else(|| r.state.track.last_error.clone()),
+            .or_else(|| r.state.track.last_error.clone())
+            .or_else(|| r.notify_error.clone()),
         history: r.state.history.clone(),
         by: Evaluator::Tab,
     }
@@ -361,6 +375,7 @@ pub async fn evaluate_once(
 pub fn evaluate_in_tab(
     alerts: AlertsCtx,
     feed: FeedCtx,
+    store: DashStore,
     uid: String,
     doc: RwSignal<Dashboard>,
     local: impl Fn() -> bool + 'static,
@@ -391,6 +406,7 @@ pub fn evaluate_in_tab(
                     state: RuleState::default(),
                     next_due_ms: None,
                     invalid: None,
+                    notify_error: None,
                 });
             let rule = match parsed {
                 Ok(r) => r,
@@ -418,9 +434,30 @@ pub fn evaluate_in_tab(
             });
             let cell = cell.clone();
             let d = d.clone();
+            let uid = uid.clone();
+            let served = store.server.get_untracked().served();
             leptos::task::spawn_local(async move {
                 let result = evaluate_once(feed, &rule, &cell, &d, now).await;
-                let (next, _, _) = step_with(&rule, &prev.state, &result, now, &[]);
+                // The rule's channels on the server (none without one: nothing to send with).
+                let channels = if served {
+                    alerts.policies.get_value()
+                } else {
+                    Vec::new()
+                };
+                let targets = channels_for(&rule, &channels);
+                let (next, _, notes) = step_with(&rule, &prev.state, &result, now, &targets);
+                let notes: Vec<_> = notes
+                    .into_iter()
+                    .filter(|n| n.channel_uid.is_some())
+                    .collect();
+                let mut notify_error = prev.notify_error.clone();
+                if !notes.is_empty() {
+                    let alert = cell.alert.clone().unwrap_or_default();
+                    notify_error = crate::server_api::notify(&uid, cell.id, &alert, &notes)
+                        .await
+                        .err()
+                        .map(|e| format!("the server did not send the notifications: {e}"));
+                }
                 let next_due = Some(lookout_alerts::state::next_due_ms(&rule, &next));
                 let _ = alerts.local.try_update(|l| {
                     l.insert(
@@ -432,6 +469,7 @@ pub fn evaluate_in_tab(
                             state: next,
                             next_due_ms: next_due,
                             invalid: None,
+                            notify_error,
                         },
                     );
                 });

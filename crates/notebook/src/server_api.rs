@@ -175,3 +175,25 @@ pub async fn delete(uid: &str) -> Result<(), Failure> {
         (status, body) => Err(refused(status, &body)),
     }
 }
+
+/// Asks the server to send `notifications` (each naming one of the rule's channels) for the
+/// rule `alert` on panel `panel_id` of `dashboard_uid`, which this tab evaluated
+/// (`POST /api/alerts/notify`; the server holds the channels' secrets and sends).
+pub async fn notify(
+    dashboard_uid: &str,
+    panel_id: u64,
+    alert: &serde_json::Value,
+    notifications: &[lookout_alerts::Notification],
+) -> Result<(), Failure> {
+    let body = serde_json::json!({
+        "dashboardUid": dashboard_uid,
+        "panelId": panel_id,
+        "alert": alert,
+        "notifications": notifications,
+    })
+    .to_string();
+    match send("POST", format!("{}/api/alerts/notify", origin()), Some(body)).await? {
+        (202, _) => Ok(()),
+        (status, body) => Err(refused(status, &body)),
+    }
+}

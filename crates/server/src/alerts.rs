@@ -34,7 +34,10 @@
 //!   most 64 KiB); a secret left out keeps the stored one (as Grafana's `secureSettings`);
 //! - `DELETE /api/channels/<uid>` → 204;
 //! - `POST /api/channels/<uid>/test` → sends a test notification now: 200 `{"delivered": true}`
-//!   or 502 with the (masked) error.
+//!   or 502 with the (masked) error;
+//! - `POST /api/alerts/notify` → a tab that evaluated a rule itself (a dashboard this server
+//!   does not keep) hands over the notifications for the rule's channels; the server sends
+//!   them as its own (202). The page never holds a secret and never calls a channel itself.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::{Path, PathBuf};
@@ -74,6 +77,10 @@ pub const CHANNELS_FILE: &str = "channels.json";
 pub const LIST_HISTORY: usize = 20;
 /// The largest channel a PUT may send.
 pub const MAX_CHANNEL_BYTES: usize = 64 * 1024;
+/// The largest `POST /api/alerts/notify` body.
+pub const MAX_NOTIFY_BYTES: usize = 256 * 1024;
+/// The most notifications one `POST /api/alerts/notify` may carry.
+pub const MAX_NOTIFY_NOTES: usize = 64;
 /// Each notification request's time limit.
 pub const SEND_TIMEOUT: Duration = Duration::from_secs(10);
 /// The least time between two writes of the state file.
@@ -1190,8 +1197,14 @@ pub(crate) async fn rule(
     let Some(alerts) = state.alerts.clone() else {
         return no_alerts();
     };
+    if rest == "notify" {
+        return notify(alerts, req).await;
+    }
     let Some((uid, panel)) = rest.split_once('/') else {
-        return error(404, "use /api/alerts/<dashboard uid>/<panel id>");
+        return error(
+            404,
+            "use /api/alerts/<dashboard uid>/<panel id> or POST /api/alerts/notify",
+        );
     };
     if !valid_uid(uid) {
         return error(
@@ -1212,6 +1225,112 @@ pub(crate) async fn rule(
             &format!("no alert on panel {panel} of dashboard {uid:?}"),
         ),
     }
+}
+
+/// What a tab that evaluated a rule itself asks the server to send (`POST /api/alerts/notify`).
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct NotifyRequest {
+    dashboard_uid: String,
+    panel_id: u64,
+    /// The panel's `alert`, as the tab evaluated it.
+    alert: Value,
+    /// The notifications `step_with` made for the rule's channels (each names its channel).
+    notifications: Vec<Notification>,
+}
+
+/// `POST /api/alerts/notify`: a tab that evaluated a rule itself (a dashboard this server does
+/// not keep, e.g. opened from a shared link) hands over the notifications the shared
+/// [`step_with`] made for the rule's channels, and the server delivers them like its own
+/// (secrets stay here, retries, one lane per rule and channel). Each notification must name
+/// one of the channels the rule notifies on this server ([`channels_for`]); its time is the
+/// server's. 202 `{"queued": n, "channels": [uid…]}`.
+async fn notify(alerts: Arc<Alerts>, req: Request) -> Response {
+    if req.method() != Method::POST {
+        return error(405, "use POST");
+    }
+    if !alerts.config.evaluate {
+        return error(
+            409,
+            "alerting is off on this server (lookout serve --alerts off): nothing is sent",
+        );
+    }
+    let body = match read_limited(req, MAX_NOTIFY_BYTES).await {
+        Ok(b) => b,
+        Err(_) => {
+            return error(
+                413,
+                &format!("a notify request is at most {MAX_NOTIFY_BYTES} bytes"),
+            );
+        }
+    };
+    let request: NotifyRequest = match serde_json::from_slice(&body) {
+        Ok(r) => r,
+        Err(e) => return error(400, &format!("not a notify request: {e}")),
+    };
+    if !valid_uid(&request.dashboard_uid) {
+        return error(
+            400,
+            "invalid dashboard uid: use 1 to 40 letters, digits, '-' or '_'",
+        );
+    }
+    if request.notifications.is_empty() || request.notifications.len() > MAX_NOTIFY_NOTES {
+        return error(
+            400,
+            &format!("send 1 to {MAX_NOTIFY_NOTES} notifications at a time"),
+        );
+    }
+    let rule = match AlertRule::from_value(&request.alert) {
+        Ok(r) => r,
+        Err(e) => return error(400, &format!("the alert rule is not valid: {e}")),
+    };
+    let channels = lock(&alerts.channels).clone();
+    let targets = channels_for(&rule, &channels);
+    let now = now_ms();
+    let key = format!("tab:{}/{}", request.dashboard_uid, request.panel_id);
+    let base = alerts.base_url.get().map_or("", String::as_str);
+    let ctx = PayloadContext {
+        rule_id: request.panel_id as i64,
+        panel_id: request.panel_id as i64,
+        rule_url: format!(
+            "{base}/?dashboard={}&viewPanel={}",
+            request.dashboard_uid, request.panel_id
+        ),
+        ..PayloadContext::default()
+    };
+    let mut outgoing = Vec::new();
+    for mut note in request.notifications {
+        let Some(uid) = note.channel_uid.clone() else {
+            return error(400, "each notification names its channel (channelUid)");
+        };
+        let Some(channel) = targets.iter().find(|c| c.uid == uid) else {
+            return error(
+                400,
+                &format!("channel {uid:?} is not one of this rule's channels on this server"),
+            );
+        };
+        // The rule's own words and the server's clock, whatever the tab wrote.
+        note.rule_name = rule.name.clone();
+        note.message = rule.message.clone();
+        note.tags = rule.tags.clone();
+        note.eval_interval_ms = rule.frequency_ms();
+        note.active_since_ms = note.active_since_ms.map(|t| t.min(now));
+        note.time_ms = now;
+        outgoing.push(Outgoing {
+            key: key.clone(),
+            channel: (*channel).clone(),
+            note,
+            ctx: ctx.clone(),
+        });
+    }
+    let uids: Vec<String> = outgoing.iter().map(|o| o.channel.uid.clone()).collect();
+    let queued = outgoing.len();
+    lock(&alerts.inner).outbox.extend(outgoing);
+    alerts.wake.notify_one();
+    json_response(
+        202,
+        json!({ "queued": queued, "channels": uids }).to_string(),
+    )
 }
 
 /// `GET /api/channels`.

@@ -206,7 +206,7 @@ pub fn DashboardView(
     provide_context(dctx);
     // Without a server to evaluate them (local-only, or an unsaved copy), this tab evaluates
     // the dashboard's alerts while it is open.
-    evaluate_in_tab(use_alerts(), use_feed(), uid.clone(), doc, move || {
+    evaluate_in_tab(use_alerts(), use_feed(), store, uid.clone(), doc, move || {
         unsaved || store.server.try_with_untracked(|s| *s == Server::Local) == Some(true)
     });
     if !unsaved {
@@ -397,7 +397,11 @@ pub fn DashboardView(
                 } else if dctx.alerts_by.get() == Evaluator::Server {
                     "Alerts: evaluated by the server.".to_string()
                 } else {
+                    if store.server.with(Server::served) {
+                    "Alerts: evaluated in this tab while it is open; the server sends its notifications.".to_string()
+                } else {
                     "Alerts: evaluated in this tab while it is open; notifications need lookout serve.".to_string()
+                }
                 }
             }}</p>
             <VariablesBar />
