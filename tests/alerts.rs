@@ -10,14 +10,12 @@
 //! resolved. The channels' secret URLs never appear in an answer, a file other than the
 //! channels file, or a log line.
 
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::{TcpListener, TcpStream};
-use std::sync::{Arc, Mutex};
+use std::net::TcpListener;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use lookout_tests::{
-    Daemon, ServerLog, TempDir, free_port, start_alertmanager, start_prometheus,
-    start_server_logged, wait_for,
+    Daemon, Received, Receiver, ServerLog, TempDir, free_port, start_alertmanager,
+    start_prometheus, start_server_logged, wait_for,
 };
 use serde_json::{Value, json};
 
@@ -36,99 +34,19 @@ fn now_ms() -> i64 {
         .unwrap_or(0)
 }
 
-/// One request a receiver got.
-#[derive(Debug, Clone)]
-struct Received {
-    path: String,
-    body: Value,
-    at_ms: i64,
-}
-
-/// A tiny HTTP server that answers 200 to everything and keeps what it was sent.
-struct Receiver {
-    port: u16,
-    got: Arc<Mutex<Vec<Received>>>,
-}
-
-impl Receiver {
-    fn start() -> Self {
-        let listener = TcpListener::bind("127.0.0.1:0").expect("bind receiver");
-        let port = listener.local_addr().expect("addr").port();
-        let got: Arc<Mutex<Vec<Received>>> = Default::default();
-        let record = got.clone();
-        std::thread::spawn(move || {
-            for stream in listener.incoming().map_while(Result::ok) {
-                let record = record.clone();
-                std::thread::spawn(move || serve_connection(stream, &record));
-            }
-        });
-        Self { port, got }
-    }
-
-    fn url(&self, path: &str) -> String {
-        format!("http://127.0.0.1:{}{path}", self.port)
-    }
-
-    fn bodies(&self) -> Vec<Received> {
-        self.got.lock().expect("lock").clone()
-    }
-
-    /// The bodies about `rule` in `state` (webhook: `state`; Slack: the title).
-    fn about(&self, state: &str) -> Vec<Received> {
-        self.bodies()
-            .into_iter()
-            .filter(|r| {
-                let b = &r.body;
-                (b["ruleName"] == RULE && b["state"] == state)
-                    || b["text"].as_str().is_some_and(|t| {
-                        t == format!("[{}] {RULE}", if state == "ok" { "OK" } else { "Alerting" })
-                    })
-            })
-            .collect()
-    }
-}
-
-/// Reads requests on one connection (keep-alive) until it closes.
-fn serve_connection(stream: TcpStream, record: &Mutex<Vec<Received>>) {
-    let mut writer = stream.try_clone().expect("clone");
-    let mut reader = BufReader::new(stream);
-    loop {
-        let mut request_line = String::new();
-        if reader.read_line(&mut request_line).unwrap_or(0) == 0 {
-            return;
-        }
-        let path = request_line
-            .split_whitespace()
-            .nth(1)
-            .unwrap_or("")
-            .to_string();
-        let mut length = 0usize;
-        loop {
-            let mut line = String::new();
-            if reader.read_line(&mut line).unwrap_or(0) == 0 {
-                return;
-            }
-            let line = line.trim_end();
-            if line.is_empty() {
-                break;
-            }
-            if let Some((k, v)) = line.split_once(':')
-                && k.eq_ignore_ascii_case("content-length")
-            {
-                length = v.trim().parse().unwrap_or(0);
-            }
-        }
-        let mut body = vec![0; length];
-        if reader.read_exact(&mut body).is_err() {
-            return;
-        }
-        record.lock().expect("lock").push(Received {
-            path,
-            body: serde_json::from_slice(&body).unwrap_or(Value::Null),
-            at_ms: now_ms(),
-        });
-        let _ = writer.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok");
-    }
+/// The bodies `receiver` got about `RULE` in `state` (webhook: `state`; Slack: the title).
+fn about(receiver: &Receiver, state: &str) -> Vec<Received> {
+    receiver
+        .requests()
+        .into_iter()
+        .filter(|r| {
+            let b = &r.body;
+            (b["ruleName"] == RULE && b["state"] == state)
+                || b["text"].as_str().is_some_and(|t| {
+                    t == format!("[{}] {RULE}", if state == "ok" { "OK" } else { "Alerting" })
+                })
+        })
+        .collect()
 }
 
 /// Accepts connections and never answers.
@@ -404,7 +322,7 @@ fn alerts_fire_notify_survive_a_kill_and_resolve() {
     let (s, v) = answers.call("POST", &format!("{base}/api/channels/hook/test"), None);
     assert_eq!((s, &v["delivered"]), (200, &json!(true)), "{v}");
     let tests: Vec<Received> = hook
-        .bodies()
+        .requests()
         .into_iter()
         .filter(|r| r.body["ruleName"] == "Test notification")
         .collect();
@@ -475,11 +393,11 @@ fn alerts_fire_notify_survive_a_kill_and_resolve() {
     // One webhook body in Grafana 7's shape, one Slack body, soon: the closed port and the
     // receiver that never answers hold up neither.
     let hooked = wait_for("the webhook", Duration::from_secs(10), || {
-        let a = hook.about("alerting");
+        let a = about(&hook, "alerting");
         (!a.is_empty()).then_some(a)
     });
     let slacked = wait_for("Slack", Duration::from_secs(10), || {
-        let a = slack.about("alerting");
+        let a = about(&slack, "alerting");
         (!a.is_empty()).then_some(a)
     });
     let body = &hooked[0].body;
@@ -591,8 +509,8 @@ fn alerts_fire_notify_survive_a_kill_and_resolve() {
     );
     assert_eq!(later["state"], "alerting", "{later}");
     assert_eq!(later["historyTotal"], 2, "{later}");
-    assert_eq!(hook.about("alerting").len(), 1);
-    assert_eq!(slack.about("alerting").len(), 1);
+    assert_eq!(about(&hook, "alerting").len(), 1);
+    assert_eq!(about(&slack, "alerting").len(), 1);
 
     // The threshold goes up: the rule resolves, each channel is told once.
     let current = answers.get(&format!("{base}/api/dashboards/alerting"));
@@ -609,13 +527,13 @@ fn alerts_fire_notify_survive_a_kill_and_resolve() {
     });
     let resolved_at = ok["sinceMs"].as_i64().expect("since");
     let resolved = wait_for("the resolve webhook", Duration::from_secs(10), || {
-        let a = hook.about("ok");
+        let a = about(&hook, "ok");
         (!a.is_empty()).then_some(a)
     });
     assert_eq!(resolved[0].body["evalMatches"], json!([]));
     assert_eq!(resolved[0].body["title"], format!("[OK] {RULE}"));
     let slack_ok = wait_for("the resolve on Slack", Duration::from_secs(10), || {
-        let a = slack.about("ok");
+        let a = about(&slack, "ok");
         (!a.is_empty()).then_some(a)
     });
     assert_eq!(slack_ok[0].body["attachments"][0]["color"], "#36a64f");
@@ -630,11 +548,13 @@ fn alerts_fire_notify_survive_a_kill_and_resolve() {
         let v = answers.get(&rule_url);
         (v["lastEvalMs"].as_i64().unwrap_or(0) > resolved_at + 1_500).then_some(())
     });
-    assert_eq!(hook.about("ok").len(), 1);
-    assert_eq!(hook.about("alerting").len(), 1);
-    assert_eq!(slack.about("ok").len(), 1);
+    assert_eq!(about(&hook, "ok").len(), 1);
+    assert_eq!(about(&hook, "alerting").len(), 1);
+    assert_eq!(about(&slack, "ok").len(), 1);
     assert!(
-        hook.bodies().iter().all(|r| r.body["ruleName"] != "Broken"),
+        hook.requests()
+            .iter()
+            .all(|r| r.body["ruleName"] != "Broken"),
         "the broken rule notified"
     );
 
@@ -748,7 +668,7 @@ fn alerts_off_evaluates_nothing() {
     let (s, v) = answers.call("POST", &format!("{base}/api/alerts/notify"), Some(&request));
     assert_eq!(s, 409, "{v}");
     std::thread::sleep(Duration::from_millis(500));
-    assert!(hook.bodies().is_empty());
+    assert!(hook.requests().is_empty());
 }
 
 /// A tab that evaluated a rule itself (a dashboard the server does not keep) hands the
@@ -832,22 +752,34 @@ fn a_tab_hands_its_notifications_to_the_server() {
         instances: Vec::new(),
     };
     let t0 = now_ms();
-    let (state, _, notes) = step_with(&rule, &RuleState::default(), &result(true, t0), t0, &targets);
-    let mut notes: Vec<_> = notes.into_iter().filter(|n| n.channel_uid.is_some()).collect();
+    let (state, _, notes) = step_with(
+        &rule,
+        &RuleState::default(),
+        &result(true, t0),
+        t0,
+        &targets,
+    );
+    let mut notes: Vec<_> = notes
+        .into_iter()
+        .filter(|n| n.channel_uid.is_some())
+        .collect();
     assert_eq!(notes.len(), 2, "{notes:?}");
     // The tab's words are not trusted: the server writes the rule's own.
     notes[0].rule_name = "forged".into();
     let notify = format!("{base}/api/alerts/notify");
-    let request = |notes: &[lookout_alerts::Notification]| {
-        json!({"dashboardUid": "shared-copy", "panelId": 3, "alert": alert, "notifications": notes})
-    };
+    let request = |notes: &[lookout_alerts::Notification]| json!({"dashboardUid": "shared-copy", "panelId": 3, "alert": alert, "notifications": notes});
     let (s, v) = answers.call("POST", &notify, Some(&request(&notes)));
     assert_eq!(s, 202, "{v}");
     assert_eq!(v["queued"], 2, "{v}");
-    wait_for("the webhook and Slack bodies", Duration::from_secs(10), || {
-        (hook.about("alerting").len() == 1 && slack.about("alerting").len() == 1).then_some(())
-    });
-    let body = &hook.about("alerting")[0];
+    wait_for(
+        "the webhook and Slack bodies",
+        Duration::from_secs(10),
+        || {
+            (about(&hook, "alerting").len() == 1 && about(&slack, "alerting").len() == 1)
+                .then_some(())
+        },
+    );
+    let body = &about(&hook, "alerting")[0];
     assert_eq!(body.path, "/hooks/T000SECRET");
     assert_eq!(body.body["ruleName"], RULE, "{}", body.body);
     assert_eq!(body.body["message"], "the probe is above its threshold");
@@ -878,11 +810,11 @@ fn a_tab_hands_its_notifications_to_the_server() {
     let (s, v) = answers.call("POST", &notify, Some(&request(&resolved)));
     assert_eq!(s, 202, "{v}");
     wait_for("the resolve", Duration::from_secs(10), || {
-        (hook.about("ok").len() == 1).then_some(())
+        (about(&hook, "ok").len() == 1).then_some(())
     });
 
     // Refused, and nothing sent for any of them.
-    let before = hook.bodies().len() + slack.bodies().len();
+    let before = hook.requests().len() + slack.requests().len();
     let to = |uid: &str| {
         let mut n = notes[1].clone();
         n.channel_uid = Some(uid.to_string());
@@ -904,7 +836,10 @@ fn a_tab_hands_its_notifications_to_the_server() {
     ] {
         let (s, v) = answers.call("POST", &notify, Some(&body));
         assert_eq!(s, want, "{what}: {v}");
-        assert!(v["error"].as_str().is_some_and(|e| !e.is_empty()), "{what}: {v}");
+        assert!(
+            v["error"].as_str().is_some_and(|e| !e.is_empty()),
+            "{what}: {v}"
+        );
     }
     let (s, _) = answers.call("GET", &notify, None);
     assert_eq!(s, 405);
@@ -922,7 +857,7 @@ fn a_tab_hands_its_notifications_to_the_server() {
         .expect("cross-site POST");
     assert_eq!(cross.status().as_u16(), 403);
     std::thread::sleep(Duration::from_millis(1_500));
-    assert_eq!(hook.bodies().len() + slack.bodies().len(), before);
+    assert_eq!(hook.requests().len() + slack.requests().len(), before);
     // No secret in an answer or a log line.
     let logged = lines(&log).join("\n");
     for secret in SECRETS {

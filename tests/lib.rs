@@ -1,10 +1,11 @@
 //! Shared helpers for Lookout's cross-crate tests: shipped data, the `lookout` binary, and
 //! real daemons (Pushgateway, Prometheus) started on free 127.0.0.1 ports and stopped on drop.
 
-use std::io::{BufRead, BufReader};
-use std::net::TcpListener;
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{TcpListener, TcpStream};
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 /// Folder of this crate (the repository's `tests/`).
@@ -666,4 +667,98 @@ pub fn start_alertmanager(port: u16, dir: &TempDir) -> Daemon {
         get(&format!("http://127.0.0.1:{port}/-/ready"))
     });
     d
+}
+
+/// One request a [`Receiver`] got.
+#[derive(Debug, Clone)]
+pub struct Received {
+    pub path: String,
+    pub body: serde_json::Value,
+    pub at_ms: i64,
+}
+
+/// A notification receiver: a tiny HTTP server on 127.0.0.1 that answers 200 to everything
+/// and keeps every request's path and JSON body (a webhook, Slack's incoming webhook).
+pub struct Receiver {
+    pub port: u16,
+    got: Arc<Mutex<Vec<Received>>>,
+}
+
+impl Receiver {
+    pub fn start() -> Self {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind receiver");
+        let port = listener.local_addr().expect("addr").port();
+        let got: Arc<Mutex<Vec<Received>>> = Default::default();
+        let record = got.clone();
+        std::thread::spawn(move || {
+            for stream in listener.incoming().map_while(Result::ok) {
+                let record = record.clone();
+                std::thread::spawn(move || receive(stream, &record));
+            }
+        });
+        Self { port, got }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("http://127.0.0.1:{}{path}", self.port)
+    }
+
+    pub fn requests(&self) -> Vec<Received> {
+        self.got.lock().map(|g| g.clone()).unwrap_or_default()
+    }
+
+    pub fn bodies(&self) -> Vec<serde_json::Value> {
+        self.requests().into_iter().map(|r| r.body).collect()
+    }
+}
+
+/// Reads requests on one connection (keep-alive) until it closes.
+fn receive(stream: TcpStream, record: &Mutex<Vec<Received>>) {
+    let Ok(mut writer) = stream.try_clone() else {
+        return;
+    };
+    let mut reader = BufReader::new(stream);
+    loop {
+        let mut request_line = String::new();
+        if reader.read_line(&mut request_line).unwrap_or(0) == 0 {
+            return;
+        }
+        let path = request_line
+            .split_whitespace()
+            .nth(1)
+            .unwrap_or("")
+            .to_string();
+        let mut length = 0usize;
+        loop {
+            let mut line = String::new();
+            if reader.read_line(&mut line).unwrap_or(0) == 0 {
+                return;
+            }
+            let line = line.trim_end();
+            if line.is_empty() {
+                break;
+            }
+            if let Some((k, v)) = line.split_once(':')
+                && k.eq_ignore_ascii_case("content-length")
+            {
+                length = v.trim().parse().unwrap_or(0);
+            }
+        }
+        let mut body = vec![0; length];
+        if reader.read_exact(&mut body).is_err() {
+            return;
+        }
+        let at_ms = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_millis() as i64)
+            .unwrap_or(0);
+        if let Ok(mut g) = record.lock() {
+            g.push(Received {
+                path,
+                body: serde_json::from_slice(&body).unwrap_or(serde_json::Value::Null),
+                at_ms,
+            });
+        }
+        let _ = writer.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok");
+    }
 }

@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use lookout_model::{Backend, Classifier};
 use lookout_tests::{
-    TempDir, free_port, get, lookout_bin, parse_exposition, start_prometheus_with,
+    Receiver, TempDir, free_port, get, lookout_bin, parse_exposition, start_prometheus_with,
     start_pushgateway, start_server, start_victoria_metrics, tests_dir, wait_for,
 };
 
@@ -602,61 +602,13 @@ fn dashboards_are_never_lost() {
 /// the page's own metrics is evaluated in the tab. Markup in a rule's name stays text.
 #[test]
 fn alerts_show_in_the_page() {
-    use std::io::{BufRead, BufReader, Read, Write};
-    use std::sync::{Arc, Mutex};
-
     let dist = tests_dir().join("../dist");
     assert!(
         dist.join("notebook/notebook.js").exists(),
         "cargo xtask test builds the page and its notebook bundle"
     );
-    // The receiver: answers 200, keeps every JSON body.
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind receiver");
-    let hook_port = listener.local_addr().expect("addr").port();
-    let got: Arc<Mutex<Vec<serde_json::Value>>> = Default::default();
-    let record = got.clone();
-    std::thread::spawn(move || {
-        for stream in listener.incoming().map_while(Result::ok) {
-            let record = record.clone();
-            std::thread::spawn(move || {
-                let Ok(mut writer) = stream.try_clone() else {
-                    return;
-                };
-                let mut reader = BufReader::new(stream);
-                loop {
-                    let mut line = String::new();
-                    if reader.read_line(&mut line).unwrap_or(0) == 0 {
-                        return;
-                    }
-                    let mut length = 0usize;
-                    loop {
-                        let mut h = String::new();
-                        if reader.read_line(&mut h).unwrap_or(0) == 0 {
-                            return;
-                        }
-                        let h = h.trim_end();
-                        if h.is_empty() {
-                            break;
-                        }
-                        if let Some((k, v)) = h.split_once(':')
-                            && k.eq_ignore_ascii_case("content-length")
-                        {
-                            length = v.trim().parse().unwrap_or(0);
-                        }
-                    }
-                    let mut body = vec![0; length];
-                    if reader.read_exact(&mut body).is_err() {
-                        return;
-                    }
-                    record
-                        .lock()
-                        .expect("lock")
-                        .push(serde_json::from_slice(&body).unwrap_or_default());
-                    let _ = writer.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok");
-                }
-            });
-        }
-    });
+    let hook = Receiver::start();
+    let hook_port = hook.port;
     // Samples that make a rule over the server's data fire at once: 10 every 5 s.
     let dir = TempDir::new("web-alerts");
     let now = std::time::SystemTime::now()
@@ -718,6 +670,7 @@ fn alerts_show_in_the_page() {
                 "panel": {"kind": "timeseries", "grid": {"x": 0, "y": 0, "w": 24, "h": 8}},
                 "alert": {
                     "name": "Page predicted", "frequency": "1s", "for": "0s",
+                    "notifications": [{"uid": "hook"}],
                     "conditions": [{
                         "type": "query", "query": {"params": ["A", "5m", "now"]},
                         "reducer": {"type": "last"},
@@ -825,8 +778,7 @@ fn alerts_show_in_the_page() {
     assert_eq!(v["page_errors"], serde_json::json!([]), "{v}");
     // Exactly one alerting message, then one resolved message.
     let about = |state: &str| -> usize {
-        got.lock()
-            .expect("lock")
+        hook.bodies()
             .iter()
             .filter(|b| b["ruleName"] == rule_name.as_str() && b["state"] == state)
             .count()
@@ -835,6 +787,132 @@ fn alerts_show_in_the_page() {
         (about("ok") >= 1).then_some(())
     });
     std::thread::sleep(Duration::from_secs(2));
-    assert_eq!(about("alerting"), 1, "{:?}", got.lock().expect("lock"));
-    assert_eq!(about("ok"), 1, "{:?}", got.lock().expect("lock"));
+    assert_eq!(about("alerting"), 1, "{:?}", hook.bodies());
+    assert_eq!(about("ok"), 1, "{:?}", hook.bodies());
+    // The shared copy's rule, evaluated in the tab: the tab asked the server, which sent it
+    // (the page never saw the hook's URL).
+    let tab_sent: Vec<serde_json::Value> = hook
+        .bodies()
+        .into_iter()
+        .filter(|b| b["ruleName"] == "Page predicted")
+        .collect();
+    assert_eq!(tab_sent.len(), 1, "{tab_sent:?}");
+    assert_eq!(tab_sent[0]["state"], "alerting", "{tab_sent:?}");
+    assert!(
+        tab_sent[0]["ruleUrl"]
+            .as_str()
+            .is_some_and(|u| u.contains("dashboard=e2e-local")),
+        "{tab_sent:?}"
+    );
+}
+
+/// The issue's own scenario: the seed's alert on "P90 Model Inference Time", the page's
+/// traffic through a real Pushgateway into the server's store, Pending then Alerting on the
+/// panel and in the list, exactly one firing message to the receiver, traffic stopped, one
+/// resolved message (see `e2e/alerts_seed.mjs`).
+#[test]
+fn seed_alert_fires_under_traffic_and_resolves() {
+    let dist = tests_dir().join("../dist");
+    assert!(
+        dist.join("notebook/notebook.js").exists(),
+        "cargo xtask test builds the page and its notebook bundle"
+    );
+    let hook = Receiver::start();
+    let pg_port = free_port();
+    let _pg = start_pushgateway(pg_port);
+    let pg_url = format!("http://127.0.0.1:{pg_port}");
+    let (_server, base) = start_server(&[
+        "--static-dir",
+        dist.to_str().expect("utf8"),
+        "--pushgateway",
+        &pg_url,
+        "--scrape-interval",
+        "1",
+    ]);
+    let r = reqwest::blocking::Client::new()
+        .put(format!("{base}/api/channels/hook"))
+        .header("content-type", "application/json")
+        .body(
+            serde_json::json!({"name": "Hook", "type": "webhook",
+                "secureSettings": {"url": format!("http://127.0.0.1:{}/hooks/T0SECRET", hook.port)}})
+            .to_string(),
+        )
+        .send()
+        .expect("PUT channel");
+    assert!(r.status().is_success(), "{}", r.status());
+    let shots = lookout_bin().with_file_name("e2e-alerts-seed");
+    std::fs::create_dir_all(&shots).expect("screenshot dir");
+    let v = run_script(
+        &tests_dir().join("e2e/alerts_seed.mjs"),
+        &[format!("{base}/").as_ref(), shots.as_os_str()],
+    );
+    println!("{v}");
+    assert!(v.get("failure").is_none(), "{v}");
+    assert_eq!(v["panel_title"], "P90 Model Inference Time", "{v}");
+    assert!(
+        v["query_before"]
+            .as_str()
+            .is_some_and(|q| q.contains("rate(inference_time_bucket[5m])")),
+        "the seed's query: {v}"
+    );
+    assert_eq!(v["editor_error"], "", "{v}");
+    assert!(
+        v["alerts_by"]
+            .as_str()
+            .unwrap_or("")
+            .contains("evaluated by the server"),
+        "{v}"
+    );
+    let seen: Vec<&str> = v["header_states"]
+        .as_array()
+        .map(|a| a.iter().filter_map(|s| s.as_str()).collect())
+        .unwrap_or_default();
+    let at = |state: &str| seen.iter().position(|s| *s == state);
+    assert!(
+        matches!((at("pending"), at("alerting")), (Some(p), Some(a)) if p < a),
+        "Pending then Alerting: {seen:?} in {v}"
+    );
+    assert_eq!(seen.last(), Some(&"ok"), "{v}");
+    assert_eq!(v["list_state"], "alerting", "{v}");
+    assert_eq!(v["list_name"], "P90 inference time above 0.2 ms", "{v}");
+    assert!(
+        v["list_history"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .any(|t| t.as_str().is_some_and(|t| t.contains("Pending → Alerting"))),
+        "{v}"
+    );
+    assert_eq!(v["page_errors"], serde_json::json!([]), "{v}");
+    // Exactly one firing message (with the page's P90 series), then one resolved message.
+    let about = |state: &str| -> Vec<serde_json::Value> {
+        hook.bodies()
+            .into_iter()
+            .filter(|b| b["ruleName"] == "P90 inference time above 0.2 ms" && b["state"] == state)
+            .collect()
+    };
+    wait_for("the resolved message", Duration::from_secs(20), || {
+        (!about("ok").is_empty()).then_some(())
+    });
+    std::thread::sleep(Duration::from_secs(2));
+    let firing = about("alerting");
+    assert_eq!(firing.len(), 1, "{:?}", hook.bodies());
+    assert_eq!(about("ok").len(), 1, "{:?}", hook.bodies());
+    let matches = firing[0]["evalMatches"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    assert!(
+        matches
+            .iter()
+            .any(|m| m["value"].as_f64().is_some_and(|x| x > 0.0002)),
+        "the P90 that fired: {firing:?}"
+    );
+    assert!(
+        hook.bodies()
+            .iter()
+            .all(|b| b["state"] != "pending" && b["state"] != "no_data"),
+        "nothing while Pending, no No Data: {:?}",
+        hook.bodies()
+    );
 }

@@ -18,8 +18,8 @@ use std::collections::BTreeMap;
 
 use leptos::prelude::*;
 use lookout_alerts::{
-    AlertRule, AlertState, Channel, EvalOptions, EvalResult, RuleState, Transition,
-    channels_for, due, evaluate_with, rule_of, step_with,
+    AlertRule, AlertState, Channel, EvalOptions, EvalResult, RuleState, Transition, channels_for,
+    due, evaluate_with, rule_of, step_with,
 };
 use lookout_dashboard::{Cell, Dashboard};
 use lookout_datasource::remote::TransportError;
@@ -136,6 +136,7 @@ pub struct AlertsCtx {
     pub channels: RwSignal<Option<Vec<ChannelInfo>>>,
     /// The same channels as the evaluator reads them (policies; no secrets).
     policies: StoredValue<Vec<Channel>>,
+    channels_loading: StoredValue<bool>,
     polling: StoredValue<bool>,
     last_poll: StoredValue<i64>,
     /// Until when to read every second (a rule just changed).
@@ -178,6 +179,7 @@ impl AlertsCtx {
             local: RwSignal::new(BTreeMap::new()),
             channels: RwSignal::new(None),
             policies: StoredValue::new(Vec::new()),
+            channels_loading: StoredValue::new(false),
             polling: StoredValue::new(false),
             last_poll: StoredValue::new(0),
             hurry_until: StoredValue::new(0),
@@ -258,12 +260,24 @@ impl AlertsCtx {
         });
     }
 
-    /// Reads the server's channels (uid, name, type).
+    /// Reads the server's channels (uid, name, type, and their policies); none when they
+    /// cannot be read.
     pub fn load_channels(self) {
+        if self.channels_loading.get_value() {
+            return;
+        }
+        self.channels_loading.set_value(true);
         leptos::task::spawn_local(async move {
-            if let Ok(v) = get_json("/api/channels").await {
+            let answer = get_json("/api/channels").await;
+            self.channels_loading.set_value(false);
+            if answer.is_err() {
+                self.policies.set_value(Vec::new());
+                self.channels.set(Some(Vec::new()));
+            }
+            if let Ok(v) = answer {
                 let raw = v.get("channels").cloned().unwrap_or_default();
-                let list: Vec<ChannelInfo> = serde_json::from_value(raw.clone()).unwrap_or_default();
+                let list: Vec<ChannelInfo> =
+                    serde_json::from_value(raw.clone()).unwrap_or_default();
                 let policies: Vec<Channel> = raw
                     .as_array()
                     .into_iter()
@@ -388,6 +402,18 @@ pub fn evaluate_in_tab(
         let Some(d) = doc.try_get_untracked() else {
             return;
         };
+        // Not before the page knows whether a server sends its notifications, and which
+        // channels the server has (a first evaluation without them would never notify).
+        let Some(server) = store.server.try_get_untracked() else {
+            return;
+        };
+        if server == Server::Checking {
+            return;
+        }
+        if server.served() && alerts.channels.with_untracked(Option::is_none) {
+            alerts.load_channels();
+            return;
+        }
         let now = now_ms();
         let mut seen = Vec::new();
         for cell in &d.panels {
@@ -435,7 +461,7 @@ pub fn evaluate_in_tab(
             let cell = cell.clone();
             let d = d.clone();
             let uid = uid.clone();
-            let served = store.server.get_untracked().served();
+            let served = server.served();
             leptos::task::spawn_local(async move {
                 let result = evaluate_once(feed, &rule, &cell, &d, now).await;
                 // The rule's channels on the server (none without one: nothing to send with).

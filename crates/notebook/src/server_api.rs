@@ -192,7 +192,13 @@ pub async fn notify(
         "notifications": notifications,
     })
     .to_string();
-    match send("POST", format!("{}/api/alerts/notify", origin()), Some(body)).await? {
+    match send(
+        "POST",
+        format!("{}/api/alerts/notify", origin()),
+        Some(body),
+    )
+    .await?
+    {
         (202, _) => Ok(()),
         (status, body) => Err(refused(status, &body)),
     }

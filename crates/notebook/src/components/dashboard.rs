@@ -206,15 +206,21 @@ pub fn DashboardView(
     provide_context(dctx);
     // Without a server to evaluate them (local-only, or an unsaved copy), this tab evaluates
     // the dashboard's alerts while it is open.
-    evaluate_in_tab(use_alerts(), use_feed(), store, uid.clone(), doc, move || {
-        unsaved || store.server.try_with_untracked(|s| *s == Server::Local) == Some(true)
-    });
+    evaluate_in_tab(
+        use_alerts(),
+        use_feed(),
+        store,
+        uid.clone(),
+        doc,
+        move || unsaved || store.server.try_with_untracked(|s| *s == Server::Local) == Some(true),
+    );
     if !unsaved {
         load_versions(dctx);
     }
     let vars = VarsCtx::new();
     provide_context(vars);
     let settings_open = RwSignal::new(false);
+    let editing_description = RwSignal::new(false);
     let export_open = RwSignal::new(false);
 
     let conflict = Memo::new(move |_| {
@@ -339,12 +345,17 @@ pub fn DashboardView(
                 <TimePicker prefix="dash-" />
             </div>
             <div class="dash-bar">
-                <input id="dash-description" class="dash-description-input" aria-label="Description" placeholder="Description"
-                    prop:value=move || doc.with(|d| d.description.clone())
-                    on:change=move |ev| {
-                        let v = event_target_value(&ev);
-                        if doc.with_untracked(|d| d.description != v) { doc.update(|d| d.description = v); }
-                    } />
+                // The description is shown as text (below); its input appears while it is
+                // empty or being edited (a click on the text).
+                <Show when=move || editing_description.get() || doc.with(|d| d.description.is_empty())>
+                    <input id="dash-description" class="dash-description-input" aria-label="Description" placeholder="Description"
+                        prop:value=move || doc.with(|d| d.description.clone())
+                        on:change=move |ev| {
+                            let v = event_target_value(&ev);
+                            if doc.with_untracked(|d| d.description != v) { doc.update(|d| d.description = v); }
+                        }
+                        on:blur=move |_| editing_description.set(false) />
+                </Show>
                 <span class="dash-actions">
                     <button id="dash-add-panel" on:click=add_panel>"+ Add panel"</button>
                     <button id="dash-add-row" on:click=add_row>"+ Add row"</button>
@@ -366,7 +377,10 @@ pub fn DashboardView(
                     </span>
                 </span>
             </div>
-            <p class="dash-description" id="dash-description-text">{move || doc.with(|d| d.description.clone())}</p>
+            <p class="dash-description" id="dash-description-text" title="Click to edit the description"
+                on:click=move |_| editing_description.set(true)>
+                {move || doc.with(|d| d.description.clone())}
+            </p>
             <p class="error" id="dash-status">{move || ctx.status.get().unwrap_or_default()}</p>
             {move || conflict.get().map(|c| {
                 let (where_, v) = match &c {
