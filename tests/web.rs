@@ -856,6 +856,12 @@ fn seed_alert_fires_under_traffic_and_resolves() {
         "the seed's query: {v}"
     );
     assert_eq!(v["editor_error"], "", "{v}");
+    // Thresholds are drawn where a panel asks for it (Grafana's default: not at all).
+    assert_eq!(
+        v["thresholds_drawn"],
+        serde_json::json!({"panel-1": "", "panel-2": "", "panel-5": "80"}),
+        "{v}"
+    );
     assert!(
         v["alerts_by"]
             .as_str()

@@ -61,6 +61,10 @@ try {
   await page.keyboard.type('histogram_quantile(0.9, sum by (job, le) (rate(inference_time_bucket[10s])))');
   await page.keyboard.press('Escape');
   await page.keyboard.press('Shift+Enter');
+  // Its thresholds drawn as lines and regions (the other panels keep Grafana's default: none).
+  await page.click('#dash-editor details.options summary');
+  await page.selectOption('#dash-editor select.thresholds-style', 'line+area');
+  await page.dispatchEvent('#dash-editor select.thresholds-style', 'change');
   await page.waitForSelector('#alert-editor', T);
   await page.click('#alert-create');
   await page.waitForSelector('#alert-editor .alert-frequency', T);
@@ -132,6 +136,11 @@ try {
   await headerIs(page, 'ok', 120000);
   out.ok_after_ms = Date.now() - out.traffic_stopped;
   out.header_states = await page.evaluate(() => window.__states);
+  // Every time series panel drawn (the P90 one has data now).
+  await page.waitForFunction(() => document.querySelectorAll('#dashboard .lk-ts').length >= 3, null, { timeout: 30000 });
+  out.thresholds_drawn = await page.$$eval('#dashboard .dash-panel', (els) => Object.fromEntries(
+    els.filter((e) => e.querySelector('.lk-ts'))
+      .map((e) => [e.id, e.querySelector('.lk-ts').dataset.thresholdsDrawn])));
   await page.screenshot({ path: join(shots, 'seed-alert-resolved.png'), fullPage: true });
   step('resolved');
 } catch (e) {

@@ -61,7 +61,7 @@ pub use kind::default_kind;
 pub use model::{
     CURRENT_SCHEMA, Cell, DataSourceRef, DrawStyle, FieldConfig, GridPos, ModelError, Notebook,
     Panel, PanelKind, StatOptions, Target, TargetFormat, ThresholdStep, Thresholds, ThresholdsMode,
-    TimeSeriesOptions,
+    ThresholdsStyle, TimeSeriesOptions,
 };
 pub use reduce::{Reducer, reduce, series_reduce};
 pub use run::{CellData, PlannedQuery, RunError, plan_cell, run_cell, suggested_kind};

@@ -477,17 +477,119 @@ pub struct TimeSeriesOptions {
     pub fill_opacity: u8,
     /// Line width in pixels.
     pub line_width: u8,
+    /// Whether and how the thresholds are drawn (Grafana's `custom.thresholdsStyle.mode`).
+    pub thresholds_style: ThresholdsStyle,
 }
 
 impl Default for TimeSeriesOptions {
-    /// Grafana's defaults: lines, 1 px, no fill, not stacked.
+    /// Grafana's defaults: lines, 1 px, no fill, not stacked, thresholds not drawn.
     fn default() -> Self {
         Self {
             draw: DrawStyle::Lines,
             stacked: false,
             fill_opacity: 0,
             line_width: 1,
+            thresholds_style: ThresholdsStyle::Off,
         }
+    }
+}
+
+/// How a time series panel draws its thresholds (Grafana's `GraphThresholdsStyleMode`; the
+/// colour steps still colour stat, gauge and bar gauge panels whatever this says).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
+pub enum ThresholdsStyle {
+    /// Not drawn (Grafana's default).
+    #[default]
+    #[serde(rename = "off")]
+    Off,
+    /// A solid line at each step.
+    #[serde(rename = "line")]
+    Line,
+    /// A dashed line at each step.
+    #[serde(rename = "dashed")]
+    Dashed,
+    /// Each step's region filled.
+    #[serde(rename = "area")]
+    Area,
+    /// Lines and filled regions.
+    #[serde(rename = "line+area")]
+    LineAndArea,
+    /// Dashed lines and filled regions.
+    #[serde(rename = "dashed+area")]
+    DashedAndArea,
+}
+
+/// Any other text (Grafana's `series`, a typo in a hand-edited file) reads as `Off`.
+impl<'de> Deserialize<'de> for ThresholdsStyle {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let v = serde_json::Value::deserialize(d)?;
+        Ok(v.as_str()
+            .and_then(ThresholdsStyle::from_id)
+            .unwrap_or_default())
+    }
+}
+
+impl ThresholdsStyle {
+    pub const ALL: [ThresholdsStyle; 6] = [
+        ThresholdsStyle::Off,
+        ThresholdsStyle::Line,
+        ThresholdsStyle::Dashed,
+        ThresholdsStyle::Area,
+        ThresholdsStyle::LineAndArea,
+        ThresholdsStyle::DashedAndArea,
+    ];
+
+    /// Grafana's id.
+    pub fn id(self) -> &'static str {
+        match self {
+            ThresholdsStyle::Off => "off",
+            ThresholdsStyle::Line => "line",
+            ThresholdsStyle::Dashed => "dashed",
+            ThresholdsStyle::Area => "area",
+            ThresholdsStyle::LineAndArea => "line+area",
+            ThresholdsStyle::DashedAndArea => "dashed+area",
+        }
+    }
+
+    /// Reads Grafana's id (`series`, which colours the series themselves, reads as `off`).
+    pub fn from_id(id: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|s| s.id() == id)
+    }
+
+    /// Grafana's label in the panel editor.
+    pub fn label(self) -> &'static str {
+        match self {
+            ThresholdsStyle::Off => "Off",
+            ThresholdsStyle::Line => "As lines",
+            ThresholdsStyle::Dashed => "As lines (dashed)",
+            ThresholdsStyle::Area => "As filled regions",
+            ThresholdsStyle::LineAndArea => "As filled regions and lines",
+            ThresholdsStyle::DashedAndArea => "As filled regions and lines (dashed)",
+        }
+    }
+
+    pub fn lines(self) -> bool {
+        matches!(
+            self,
+            ThresholdsStyle::Line
+                | ThresholdsStyle::Dashed
+                | ThresholdsStyle::LineAndArea
+                | ThresholdsStyle::DashedAndArea
+        )
+    }
+
+    pub fn dashed(self) -> bool {
+        matches!(
+            self,
+            ThresholdsStyle::Dashed | ThresholdsStyle::DashedAndArea
+        )
+    }
+
+    pub fn areas(self) -> bool {
+        matches!(
+            self,
+            ThresholdsStyle::Area | ThresholdsStyle::LineAndArea | ThresholdsStyle::DashedAndArea
+        )
     }
 }
 
@@ -567,6 +669,35 @@ impl GridPos {
 
 #[cfg(test)]
 mod tests {
+    use super::ThresholdsStyle;
+
+    #[test]
+    fn thresholds_style_reads_leniently() {
+        for (text, want) in [
+            ("\"off\"", ThresholdsStyle::Off),
+            ("\"line\"", ThresholdsStyle::Line),
+            ("\"dashed\"", ThresholdsStyle::Dashed),
+            ("\"area\"", ThresholdsStyle::Area),
+            ("\"line+area\"", ThresholdsStyle::LineAndArea),
+            ("\"dashed+area\"", ThresholdsStyle::DashedAndArea),
+            ("\"series\"", ThresholdsStyle::Off),
+            ("42", ThresholdsStyle::Off),
+        ] {
+            let got: ThresholdsStyle = serde_json::from_str(text).expect(text);
+            assert_eq!(got, want, "{text}");
+        }
+        for style in ThresholdsStyle::ALL {
+            let text = serde_json::to_string(&style).expect("serialise");
+            assert_eq!(text, format!("\"{}\"", style.id()));
+            assert_eq!(ThresholdsStyle::from_id(style.id()), Some(style));
+        }
+        // A panel saved before the option existed draws none.
+        let ts: super::TimeSeriesOptions =
+            serde_json::from_str(r#"{"draw": "line", "fillOpacity": 10}"#).expect("old panel");
+        assert_eq!(ts.thresholds_style, ThresholdsStyle::Off);
+        assert_eq!(ts.fill_opacity, 10);
+    }
+
     use super::*;
 
     fn sample() -> Notebook {

@@ -4,13 +4,14 @@
 //! - **modern** (`timeseries`, `stat`, `gauge`, `bargauge`, `table`, `heatmap`): field options
 //!   from `fieldConfig.defaults` (`unit`, `decimals`, `min`, `max`, `thresholds` with the base
 //!   step's `value: null`, `noValue`), the time series' `custom.drawStyle`, `fillOpacity`,
-//!   `lineWidth`, `stacking.mode`, the reducer from `options.reduceOptions.calcs[0]` and the
+//!   `lineWidth`, `stacking.mode`, `thresholdsStyle.mode` (`series` reads as off), the reducer from `options.reduceOptions.calcs[0]` and the
 //!   stat's sparkline from `options.graphMode`;
 //! - **graph** → time series, as Grafana migrates it (`graphToTimeseriesOptions` in
 //!   `public/app/plugins/panel/timeseries/migrations.ts`): `yaxes[0]` format/decimals/min/max
 //!   (numbers or strings), lines/bars/points → draw style, `fill` × 10 → fill opacity (bars
 //!   100, `fillGradient` × 10, 35 with a `fillBelowTo` override), `linewidth`, `stack`, the
-//!   graph's `thresholds` (`op`, `colorMode`) → threshold steps;
+//!   graph's `thresholds` (`op`, `colorMode`) → threshold steps, drawn as lines and/or filled
+//!   regions as their `line`/`fill` flags say (none: not drawn);
 //! - **singlestat** → stat, or gauge when `gauge.show` (`migrateSinglestat` in
 //!   `DashboardMigrator.ts`, `sharedSingleStatPanelChangedHandler` in
 //!   `packages/grafana-ui/src/components/SingleStatShared/SingleStatBaseOptions.ts`,
@@ -29,7 +30,7 @@
 use lookout_dashboard::reduce::Reducer;
 use lookout_dashboard::{
     Cell, DrawStyle, FieldConfig, PanelKind, StatOptions, ThresholdStep, Thresholds,
-    ThresholdsMode, TimeSeriesOptions,
+    ThresholdsMode, ThresholdsStyle, TimeSeriesOptions,
 };
 use serde_json::{Map, Value, json};
 
@@ -130,6 +131,12 @@ const FC_FILL: Path = &[
     K("fillOpacity"),
 ];
 const FC_LINE: Path = &[K("fieldConfig"), K("defaults"), K("custom"), K("lineWidth")];
+const FC_TSTYLE: Path = &[
+    K("fieldConfig"),
+    K("defaults"),
+    K("custom"),
+    K("thresholdsStyle"),
+];
 const FC_STACK: Path = &[
     K("fieldConfig"),
     K("defaults"),
@@ -291,14 +298,33 @@ fn graph_thresholds(list: &[Value]) -> Thresholds {
     }
 }
 
-/// Lookout's steps as graph thresholds (filled and lined regions above each value).
-fn write_graph_thresholds(t: &Thresholds) -> Value {
+/// How a graph drew its thresholds, as the time series' `thresholdsStyle`
+/// (`graphToTimeseriesOptions`: filled regions when a threshold fills, lines when one draws
+/// a line, both when both).
+fn graph_thresholds_style(list: &[Value]) -> ThresholdsStyle {
+    let any = |k: &str| {
+        list.iter()
+            .filter_map(Value::as_object)
+            .any(|t| truthy(t.get(k)))
+    };
+    match (any("line"), any("fill")) {
+        (true, true) => ThresholdsStyle::LineAndArea,
+        (false, true) => ThresholdsStyle::Area,
+        (true, false) => ThresholdsStyle::Line,
+        (false, false) => ThresholdsStyle::Off,
+    }
+}
+
+/// Lookout's steps as graph thresholds (regions above each value, filled and lined as
+/// `style` says).
+fn write_graph_thresholds(t: &Thresholds, style: ThresholdsStyle) -> Value {
+    let (fill, line) = (style.areas(), style.lines());
     let list: Vec<Value> = t
         .steps
         .iter()
         .filter_map(|s| {
             s.value.map(|v| {
-                json!({"colorMode": "custom", "fill": true, "fillColor": s.color, "line": true,
+                json!({"colorMode": "custom", "fill": fill, "fillColor": s.color, "line": line,
                        "lineColor": s.color, "op": "gt", "value": num(v), "yaxis": "left"})
             })
         })
@@ -401,6 +427,11 @@ pub(crate) fn read(obj: &Map<String, Value>, pc: &mut PanelCtx<'_>) -> Cell {
                     json::get(obj, FC_STACK).and_then(Value::as_str),
                     Some("normal" | "percent")
                 );
+                ts.thresholds_style = json::get(obj, FC_TSTYLE)
+                    .and_then(|t| t.get("mode"))
+                    .and_then(Value::as_str)
+                    .and_then(ThresholdsStyle::from_id)
+                    .unwrap_or_default();
             }
             if matches!(
                 kind,
@@ -442,10 +473,16 @@ pub(crate) fn read(obj: &Map<String, Value>, pc: &mut PanelCtx<'_>) -> Cell {
                 .and_then(|y| y.get("max"))
                 .and_then(lenient_f64)
                 .or_else(|| d_num("max"));
-            field.thresholds = match obj.get("thresholds").and_then(Value::as_array) {
-                Some(list) if !list.is_empty() => graph_thresholds(list),
-                _ => read_thresholds(json::get(obj, FC_THRESHOLDS)).unwrap_or_default(),
+            let graph_list = obj
+                .get("thresholds")
+                .and_then(Value::as_array)
+                .filter(|l| !l.is_empty());
+            field.thresholds = match graph_list {
+                Some(list) => graph_thresholds(list),
+                None => read_thresholds(json::get(obj, FC_THRESHOLDS)).unwrap_or_default(),
             };
+            cell.panel.time_series.thresholds_style =
+                graph_list.map_or(ThresholdsStyle::Off, |l| graph_thresholds_style(l));
             field.no_value = d_str("noValue");
             // Missing keys take the graph panel's defaults (lines, fill 1, linewidth 1), as
             // the angular panel drew them.
@@ -651,7 +688,7 @@ impl Group<Cell, PanelCtx<'_>> for PG {
                 G_LINEWIDTH,
                 G_STACK,
             ],
-            PG::Draw(_) => &[FC_DRAW, FC_FILL, FC_LINE, FC_STACK],
+            PG::Draw(_) => &[FC_DRAW, FC_FILL, FC_LINE, FC_STACK, FC_TSTYLE],
             PG::Reducer(Fam::Singlestat) => &[S_VALUE_NAME],
             PG::Reducer(_) => &[CALCS],
             PG::Sparkline(Fam::Singlestat) => &[S_SPARKLINE],
@@ -674,6 +711,10 @@ impl Group<Cell, PanelCtx<'_>> for PG {
             PG::Decimals(_) => fa.decimals == fb.decimals,
             PG::Min(_) => fa.min == fb.min,
             PG::Max(_) => fa.max == fb.max,
+            PG::Thresholds(Fam::Graph) => {
+                fa.thresholds == fb.thresholds
+                    && a.panel.time_series.thresholds_style == b.panel.time_series.thresholds_style
+            }
             PG::Thresholds(_) => fa.thresholds == fb.thresholds,
             PG::NoValue(_) => fa.no_value == fb.no_value,
             PG::Draw(_) => a.panel.time_series == b.panel.time_series,
@@ -739,7 +780,7 @@ impl Group<Cell, PanelCtx<'_>> for PG {
                 let list = if f.thresholds == Thresholds::default() {
                     Value::Array(Vec::new())
                 } else {
-                    write_graph_thresholds(&f.thresholds)
+                    write_graph_thresholds(&f.thresholds, ts.thresholds_style)
                 };
                 json::set(o, G_THRESHOLDS, list);
             }
@@ -799,6 +840,12 @@ impl Group<Cell, PanelCtx<'_>> for PG {
                     (ts.line_width != d.line_width).then(|| Value::from(ts.line_width)),
                 );
                 set_or_remove(o, FC_STACK, ts.stacked.then(|| Value::from("normal")));
+                set_or_remove(
+                    o,
+                    FC_TSTYLE,
+                    (ts.thresholds_style != d.thresholds_style)
+                        .then(|| json!({"mode": ts.thresholds_style.id()})),
+                );
             }
             PG::Reducer(Fam::Singlestat) => {
                 json::set(

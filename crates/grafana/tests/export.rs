@@ -142,3 +142,101 @@ fn schema_33_and_later_write_references_as_objects() {
     assert_eq!(out["panels"][1]["type"], "bargauge");
     assert_eq!(import_value(&out).unwrap().dashboard, d);
 }
+
+/// `custom.thresholdsStyle` (time series) and the graph's `line`/`fill` flags say whether and
+/// how thresholds are drawn; Grafana draws none unless asked.
+#[test]
+fn thresholds_style_reads_and_writes() {
+    use lookout_dashboard::ThresholdsStyle;
+    let ts = |style: Option<&str>| {
+        let mut custom = json!({"drawStyle": "line"});
+        if let Some(s) = style {
+            custom["thresholdsStyle"] = json!({"mode": s});
+        }
+        json!({"schemaVersion": 36, "title": "t", "panels": [{
+            "id": 1, "type": "timeseries", "title": "p",
+            "gridPos": {"x": 0, "y": 0, "w": 12, "h": 8},
+            "targets": [{"refId": "A", "expr": "up"}],
+            "fieldConfig": {"defaults": {"custom": custom}}
+        }]})
+    };
+    for (given, want) in [
+        (None, ThresholdsStyle::Off),
+        (Some("off"), ThresholdsStyle::Off),
+        (Some("line"), ThresholdsStyle::Line),
+        (Some("dashed"), ThresholdsStyle::Dashed),
+        (Some("area"), ThresholdsStyle::Area),
+        (Some("line+area"), ThresholdsStyle::LineAndArea),
+        (Some("dashed+area"), ThresholdsStyle::DashedAndArea),
+        (Some("series"), ThresholdsStyle::Off),
+    ] {
+        let d = import_value(&ts(given)).expect("import").dashboard;
+        assert_eq!(
+            d.panels[0].panel.time_series.thresholds_style, want,
+            "{given:?}"
+        );
+    }
+    // Changed in Lookout: written back; turned off: the key goes.
+    let mut d = import_value(&ts(Some("line"))).expect("import").dashboard;
+    d.panels[0].panel.time_series.thresholds_style = ThresholdsStyle::DashedAndArea;
+    let out = export(&d).expect("export");
+    assert_eq!(
+        out["panels"][0]["fieldConfig"]["defaults"]["custom"]["thresholdsStyle"]["mode"],
+        "dashed+area",
+        "{out}"
+    );
+    d.panels[0].panel.time_series.thresholds_style = ThresholdsStyle::Off;
+    let out = export(&d).expect("export");
+    assert!(
+        out["panels"][0]["fieldConfig"]["defaults"]["custom"]
+            .get("thresholdsStyle")
+            .is_none(),
+        "{out}"
+    );
+    // A Grafana 7 graph: its thresholds' flags.
+    let graph = |flags: serde_json::Value| {
+        let mut t = json!({"op": "gt", "value": 80, "colorMode": "critical", "yaxis": "left"});
+        for (k, v) in flags.as_object().into_iter().flatten() {
+            t[k] = v.clone();
+        }
+        json!({"schemaVersion": 22, "title": "g", "panels": [{
+            "id": 1, "type": "graph", "title": "p",
+            "gridPos": {"x": 0, "y": 0, "w": 12, "h": 8},
+            "targets": [{"refId": "A", "expr": "up"}],
+            "thresholds": [t]
+        }]})
+    };
+    for (flags, want) in [
+        (
+            json!({"fill": true, "line": true}),
+            ThresholdsStyle::LineAndArea,
+        ),
+        (json!({"fill": true, "line": false}), ThresholdsStyle::Area),
+        (json!({"fill": false, "line": true}), ThresholdsStyle::Line),
+        (json!({"fill": false, "line": false}), ThresholdsStyle::Off),
+    ] {
+        let d = import_value(&graph(flags.clone()))
+            .expect("import")
+            .dashboard;
+        assert_eq!(
+            d.panels[0].panel.time_series.thresholds_style, want,
+            "{flags}"
+        );
+    }
+    let mut d = import_value(&graph(json!({"fill": true, "line": true})))
+        .expect("import")
+        .dashboard;
+    d.panels[0].panel.time_series.thresholds_style = ThresholdsStyle::Line;
+    let out = export(&d).expect("export");
+    let t = &out["panels"][0]["thresholds"][0];
+    assert_eq!(
+        (&t["line"], &t["fill"]),
+        (&json!(true), &json!(false)),
+        "{out}"
+    );
+    let again = import_value(&out).expect("re-import").dashboard;
+    assert_eq!(
+        again.panels[0].panel.time_series.thresholds_style,
+        ThresholdsStyle::Line
+    );
+}

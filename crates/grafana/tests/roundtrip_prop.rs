@@ -8,8 +8,8 @@ use lookout_dashboard::document::Row;
 use lookout_dashboard::reduce::Reducer;
 use lookout_dashboard::{
     Cell, Dashboard, DataSourceRef, DrawStyle, GridPos, PanelKind, StatOptions, Target,
-    TargetFormat, ThresholdStep, Thresholds, ThresholdsMode, TimeSeriesOptions, Variable,
-    VariableKind,
+    TargetFormat, ThresholdStep, Thresholds, ThresholdsMode, ThresholdsStyle, TimeSeriesOptions,
+    Variable, VariableKind,
 };
 use lookout_grafana::{export, import_value};
 use proptest::prelude::*;
@@ -148,7 +148,7 @@ fn panel() -> impl Strategy<Value = PanelSpec> {
                 thresholds(),
                 proptest::option::of(text()),
             ),
-            (0u8..3, any::<bool>(), 0u8..=100, any::<u8>()),
+            (0u8..3, any::<bool>(), 0u8..=100, any::<u8>(), 0usize..6),
             (0usize..12, any::<bool>()),
             (
                 proptest::option::of(prop_oneof![Just("1h".to_string()), Just("now-2h".to_string())]),
@@ -183,6 +183,7 @@ fn panel() -> impl Strategy<Value = PanelSpec> {
                     stacked: ts.1,
                     fill_opacity: ts.2,
                     line_width: ts.3,
+                    thresholds_style: ThresholdsStyle::ALL[ts.4],
                 };
                 c.panel.stat = StatOptions {
                     reducer: Reducer::ALL[stat.0],

@@ -52,8 +52,10 @@
 //                                             null / NaN / ±Inf / missing are gaps (not joined)
 //     opts.format?(v: number) -> string       value formatter for y axis, legend, tooltip
 //     opts.thresholds?: [{ value: number, color: string }]
-//     opts.thresholdStyle?: 'line' | 'area' | 'line+area'   default 'line'; 'area' fills from each
-//                                             threshold up to the next one
+//     opts.thresholdStyle?: 'off' | 'line' | 'dashed' | 'area' | 'line+area' | 'dashed+area'
+//                                             Grafana's thresholdsStyle.mode, default 'off'
+//                                             (not drawn); 'area' fills from each threshold up
+//                                             to the next one
 //     opts.draw?: 'lines' | 'points' | 'bars' default 'lines'
 //     opts.stacked?: boolean                  stack series (gaps stay gaps; tooltip and legend
 //                                             show each series' own value)
@@ -589,7 +591,10 @@ export function createTimeSeries(parent, opts = {}) {
     .filter((t) => t && finiteOrNull(t.value) != null)
     .map((t) => ({ value: Number(t.value), color: validColor(t.color, '#d44a3a') }))
     .sort((a, b) => a.value - b.value);
-  const thresholdStyle = toStr(opts.thresholdStyle) || 'line';
+  const thresholdStyle = toStr(opts.thresholdStyle) || 'off';
+  const thresholdLines = ['line', 'dashed', 'line+area', 'dashed+area'].includes(thresholdStyle);
+  const thresholdDashed = thresholdStyle.startsWith('dashed');
+  const thresholdAreas = ['area', 'line+area', 'dashed+area'].includes(thresholdStyle);
   const annotations = Array.from(arrayLike(opts.annotations))
     .filter((a) => a && finiteOrNull(a.timeMs) != null)
     .map((a) => ({ t: Number(a.timeMs) / 1000, color: validColor(a.color, '#8a63d2'), text: toStr(a.text) }));
@@ -601,6 +606,8 @@ export function createTimeSeries(parent, opts = {}) {
 
   const root = el('div', 'lk-chart lk-ts');
   if (alertThresholds.length) root.dataset.alertThresholds = alertThresholds.map((t) => t.value).join(',');
+  // The thresholds actually drawn (none with thresholdStyle 'off'), for tests and tools.
+  root.dataset.thresholdsDrawn = thresholdLines || thresholdAreas ? thresholds.map((t) => t.value).join(',') : '';
   root.dataset.annotations = String(annotations.length);
   parent.appendChild(root);
   const tip = el('div', 'lk-tip');
@@ -672,7 +679,7 @@ export function createTimeSeries(parent, opts = {}) {
   }
 
   function drawThresholdAreas(u) {
-    if (!thresholds.length || thresholdStyle === 'line') return;
+    if (!thresholds.length || !thresholdAreas) return;
     const { ctx, bbox } = u;
     ctx.save();
     ctx.beginPath();
@@ -695,13 +702,13 @@ export function createTimeSeries(parent, opts = {}) {
     ctx.beginPath();
     ctx.rect(bbox.left, bbox.top, bbox.width, bbox.height);
     ctx.clip();
-    if (thresholdStyle !== 'area') {
+    if (thresholdLines) {
       for (const t of thresholds) {
         const y = Math.round(u.valToPos(t.value, 'y', true)) + 0.5;
         if (!Number.isFinite(y)) continue;
         ctx.strokeStyle = t.color;
         ctx.lineWidth = dpr;
-        ctx.setLineDash([6 * dpr, 4 * dpr]);
+        ctx.setLineDash(thresholdDashed ? [6 * dpr, 4 * dpr] : []);
         ctx.beginPath();
         ctx.moveTo(bbox.left, y);
         ctx.lineTo(bbox.left + bbox.width, y);

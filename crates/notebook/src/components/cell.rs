@@ -5,7 +5,7 @@
 use leptos::prelude::*;
 use lookout_dashboard::Reducer;
 use lookout_dashboard::model::{
-    DataSourceRef, DrawStyle, PanelKind, ThresholdStep, Thresholds, ThresholdsMode,
+    DataSourceRef, DrawStyle, PanelKind, ThresholdStep, Thresholds, ThresholdsMode, ThresholdsStyle,
 };
 use lookout_datasource::{Credentials, Secret};
 
@@ -332,6 +332,15 @@ pub fn CellView(
                     <label>"Fill "
                         <input type="number" min="0" max="100" class="fill" prop:value=move || panel().time_series.fill_opacity.to_string()
                             on:change=move |ev| { let v = event_target_value(&ev).parse::<u8>().unwrap_or(0).min(100); set_panel(Box::new(move |p| p.time_series.fill_opacity = v)); } />
+                    </label>
+                    <label>"Show thresholds "
+                        <select class="thresholds-style" prop:value=move || panel().time_series.thresholds_style.id().to_string()
+                            on:change=move |ev| {
+                                let style = ThresholdsStyle::from_id(&event_target_value(&ev)).unwrap_or_default();
+                                set_panel(Box::new(move |p| p.time_series.thresholds_style = style));
+                            }>
+                            {ThresholdsStyle::ALL.iter().map(|t| view! { <option value=t.id()>{t.label()}</option> }).collect_view()}
+                        </select>
                     </label>
                 </div>
                 <p class="error">{move || thresholds_error.get().unwrap_or_default()}</p>

@@ -252,6 +252,10 @@ fn TimeSeriesChart(
             ("legend", JsValue::from(frame.series.len() <= LEGEND_MAX)),
             ("format", formatter(field)),
             ("thresholds", json_value(&thresholds)),
+            (
+                "thresholdStyle",
+                JsValue::from_str(ts.thresholds_style.id()),
+            ),
             ("draw", JsValue::from_str(draw)),
             ("stacked", JsValue::from(ts.stacked)),
             ("fillOpacity", JsValue::from(ts.fill_opacity)),
