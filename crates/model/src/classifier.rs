@@ -125,14 +125,21 @@ fn argmax(values: &[f32]) -> usize {
     best
 }
 
-/// The network with its weights on one device.
+/// The network with its weights, ready to run on one backend.
 pub struct Classifier {
-    model: Cnn,
-    device: Device,
+    engine: Engine,
     backend: Backend,
-    /// [`Backend::Cpu`]: the model's parameters, repacked for this CPU.
-    plan: Option<lookout_cpu::Plan>,
     limits: DecodeLimits,
+}
+
+/// What runs the network.
+enum Engine {
+    /// [`Backend::Cpu`]: the parameters repacked for this CPU. The burn model they came from
+    /// is dropped once packed: keeping it would hold the weights twice (≈ 18 MB natively,
+    /// which counts in a 128 MB edge isolate).
+    Packed(Box<lookout_cpu::Plan>),
+    /// [`Backend::Flex`] (the reference) and [`Backend::Wgpu`]: burn's model on its device.
+    Burn { model: Box<Cnn>, device: Device },
 }
 
 impl Classifier {
@@ -181,21 +188,29 @@ impl Classifier {
         device: Device,
         backend: Backend,
     ) -> Result<Self, ClassifierError> {
-        let mut classifier = Self::assemble(model, device, backend);
-        if backend == Backend::Cpu {
-            classifier.plan = Some(crate::cpu::plan(&classifier.model)?);
-        }
+        let classifier = if backend == Backend::Cpu {
+            let plan = crate::cpu::plan(&burn::module::Module::valid(&model))?;
+            drop(model);
+            Self {
+                engine: Engine::Packed(Box::new(plan)),
+                backend,
+                limits: DecodeLimits::default(),
+            }
+        } else {
+            Self::assemble(model, device, backend)
+        };
         classifier.logits(&vec![0.0; INPUT_LEN])?;
         Ok(classifier)
     }
 
-    /// The model in inference mode, not yet warmed up.
+    /// A burn model in inference mode, not yet warmed up.
     fn assemble(model: Cnn, device: Device, backend: Backend) -> Self {
         Self {
-            model: burn::module::Module::valid(&model),
-            device,
+            engine: Engine::Burn {
+                model: Box::new(burn::module::Module::valid(&model)),
+                device,
+            },
             backend,
-            plan: None,
             limits: DecodeLimits::default(),
         }
     }
@@ -214,14 +229,21 @@ impl Classifier {
         self.backend
     }
 
-    pub fn device(&self) -> &Device {
-        &self.device
+    /// The burn device the model runs on; `None` for the CPU backend (packed, no burn model).
+    pub fn device(&self) -> Option<&Device> {
+        match &self.engine {
+            Engine::Packed(_) => None,
+            Engine::Burn { device, .. } => Some(device),
+        }
     }
 
     /// The instruction set the CPU backend's kernels run on (`avx2+fma`, `wasm-simd128`,
     /// `portable`); `None` on the burn backends.
     pub fn cpu_kernel(&self) -> Option<&'static str> {
-        self.plan.as_ref().map(|p| p.kernel().name())
+        match &self.engine {
+            Engine::Packed(plan) => Some(plan.kernel().name()),
+            Engine::Burn { .. } => None,
+        }
     }
 
     /// Encoded image → prediction.
@@ -246,13 +268,14 @@ impl Classifier {
     /// Raw logits, `NUM_CLASSES` per image. Synchronous readback: native backends and wasm
     /// CPU; a browser's WebGPU needs [`Classifier::logits_async`].
     pub fn logits(&self, inputs: &[f32]) -> Result<Vec<f32>, ClassifierError> {
+        let (model, device) = match &self.engine {
+            Engine::Packed(plan) => return Ok(plan.logits(inputs)?),
+            Engine::Burn { model, device } => (model, device),
+        };
         let run = || -> Result<Vec<f32>, ClassifierError> {
-            let out = self.model.forward(self.input_tensor(inputs)?);
+            let out = model.forward(input_tensor(inputs, device)?);
             logits_vec(out.try_into_data())
         };
-        if let Some(plan) = &self.plan {
-            return Ok(plan.logits(inputs)?);
-        }
         match self.backend {
             Backend::Cpu | Backend::Flex => run(),
             // A GPU runtime that fails deep inside (lost device, no adapter) panics in
@@ -265,10 +288,11 @@ impl Classifier {
     /// Raw logits with an asynchronous readback: what a browser's WebGPU requires (its sync
     /// readback panics); works on every backend.
     pub async fn logits_async(&self, inputs: &[f32]) -> Result<Vec<f32>, ClassifierError> {
-        if let Some(plan) = &self.plan {
-            return Ok(plan.logits(inputs)?);
-        }
-        let out = self.model.forward(self.input_tensor(inputs)?);
+        let (model, device) = match &self.engine {
+            Engine::Packed(plan) => return Ok(plan.logits(inputs)?),
+            Engine::Burn { model, device } => (model, device),
+        };
+        let out = model.forward(input_tensor(inputs, device)?);
         logits_vec(out.into_data_async().await)
     }
 
@@ -304,15 +328,16 @@ impl Classifier {
         classifier.logits_async(&vec![0.0; INPUT_LEN]).await?;
         Ok((classifier, adapter))
     }
+}
 
-    fn input_tensor(&self, inputs: &[f32]) -> Result<Tensor<4>, ClassifierError> {
-        if inputs.is_empty() || !inputs.len().is_multiple_of(INPUT_LEN) {
-            return Err(ClassifierError::BatchShape(inputs.len()));
-        }
-        let n = inputs.len() / INPUT_LEN;
-        let data = TensorData::new(inputs.to_vec(), [n, 3, INPUT_SIZE, INPUT_SIZE]);
-        Ok(Tensor::<4>::from_data(data, &self.device))
+/// A batch of preprocessed images as burn's input tensor on `device`.
+fn input_tensor(inputs: &[f32], device: &Device) -> Result<Tensor<4>, ClassifierError> {
+    if inputs.is_empty() || !inputs.len().is_multiple_of(INPUT_LEN) {
+        return Err(ClassifierError::BatchShape(inputs.len()));
     }
+    let n = inputs.len() / INPUT_LEN;
+    let data = TensorData::new(inputs.to_vec(), [n, 3, INPUT_SIZE, INPUT_SIZE]);
+    Ok(Tensor::<4>::from_data(data, device))
 }
 
 /// One prediction per image of a batch's logits; the batch's time for each.
