@@ -467,6 +467,23 @@ fn dashboards_are_never_lost() {
         Duration::from_secs(20),
         || (file_title("e2e-board").as_deref() == Some("Edited while away")).then_some(()),
     );
+    // Deleted while the server was away: deleted there once it was back (into its trash),
+    // and not brought back by the merge after a reload.
+    assert_eq!(v["away_delete_notice"], true, "{v}");
+    assert!(
+        !strings("after_away_delete").contains(&"lookout-drift".to_string())
+            && strings("after_away_delete").contains(&"e2e-board".to_string()),
+        "{v}"
+    );
+    assert_eq!(file_title("lookout-drift"), None, "{v}");
+    assert!(
+        std::fs::read_dir(data.0.join("dashboards/.trash"))
+            .into_iter()
+            .flatten()
+            .flatten()
+            .any(|e| e.file_name().to_string_lossy().starts_with("lookout-drift")),
+        "the deleted dashboard is in the server's trash"
+    );
     // Import of a real Grafana export: opened, with its rows, variables bar and report.
     let report = v["import_report"].as_str().unwrap_or("");
     assert!(

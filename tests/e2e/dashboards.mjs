@@ -415,10 +415,28 @@ try {
   await savedState(page, 'pending');
   out.pending_text = await page.textContent('#dashboard .save-state');
   await page.screenshot({ path: join(shots, 'dashboards-pending.png'), fullPage: true });
+  // A dashboard deleted while the server is away stays deleted when it is back.
+  await page.click('#dash-back');
+  const drift = page.locator('#dash-list .dash-item[data-uid="lookout-drift"]');
+  await drift.locator('.dash-delete').click();
+  await drift.locator('.dash-delete-yes').click();
+  await page.waitForFunction(() => !document.querySelector('#dash-list .dash-item[data-uid="lookout-drift"]'), null, T);
+  out.away_delete_notice = await page.textContent('#dashboards').then((t) => t.includes('will be told when it is back'));
   await ask({ event: 'start' });
+  await page.click('#dash-list .dash-item[data-uid="e2e-board"] .dash-open');
   await page.waitForFunction(() => document.querySelector('#dashboard .save-state')?.dataset.state === 'saved',
     null, { timeout: 40000 });
   out.synced_text = await page.textContent('#dashboard .save-state');
+  await page.reload();
+  await page.click('#tab-notebook');
+  await page.click('#view-dashboards', T);
+  await page.waitForSelector('#dashboard, #dash-list', { timeout: 60000 });
+  if (await page.$('#dash-back')) await page.click('#dash-back');
+  await page.waitForSelector('#dash-list .dash-item[data-uid="e2e-board"]', T);
+  await page.waitForFunction(() => (document.querySelector('#dash-server')?.textContent || '').includes('on the server'), null, T)
+    .catch(() => {});
+  await page.waitForTimeout(1500);
+  out.after_away_delete = await page.$$eval('#dash-list .dash-item', (els) => els.map((e) => e.dataset.uid));
   step('server away and back');
 
   out.storage_error = await page.textContent('#dash-storage-error');

@@ -48,6 +48,7 @@ pub mod reduce;
 pub mod run;
 pub mod shape;
 pub mod share;
+pub mod sync;
 pub mod table;
 pub mod thresholds;
 pub mod time;

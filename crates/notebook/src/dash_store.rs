@@ -16,6 +16,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use leptos::prelude::*;
 use lookout_dashboard::document::{MAX_UID_LEN, uid_from_title, valid_uid};
+use lookout_dashboard::sync::{TombstoneAction, tombstone_action};
 use lookout_dashboard::time::TimeRange;
 use lookout_dashboard::{Cell, Dashboard, builtin};
 use serde::{Deserialize, Serialize};
@@ -186,6 +187,40 @@ pub fn use_dash_store() -> DashStore {
 
 fn local_storage() -> Option<web_sys::Storage> {
     web_sys::window().and_then(|w| w.local_storage().ok().flatten())
+}
+
+/// Dashboards deleted here that the server was not told about yet: uid → the server's
+/// version this page had (see `lookout_dashboard::sync`). In localStorage, so every tab and
+/// the next visit see them.
+const TOMBSTONES_KEY: &str = "lookout.dashboards.deleted";
+
+fn tombstones() -> BTreeMap<String, u64> {
+    local_storage()
+        .and_then(|s| s.get_item(TOMBSTONES_KEY).ok().flatten())
+        .and_then(|t| serde_json::from_str(&t).ok())
+        .unwrap_or_default()
+}
+
+fn set_tombstones(t: &BTreeMap<String, u64>) {
+    let Some(s) = local_storage() else { return };
+    if t.is_empty() {
+        let _ = s.remove_item(TOMBSTONES_KEY);
+    } else if let Ok(text) = serde_json::to_string(t) {
+        let _ = s.set_item(TOMBSTONES_KEY, &text);
+    }
+}
+
+fn tombstone_add(uid: &str, server_version: u64) {
+    let mut t = tombstones();
+    t.insert(uid.to_string(), server_version);
+    set_tombstones(&t);
+}
+
+fn tombstone_remove(uid: &str) {
+    let mut t = tombstones();
+    if t.remove(uid).is_some() {
+        set_tombstones(&t);
+    }
 }
 
 fn record_of(d: &Dashboard, pending: bool, server_version: Option<u64>) -> Result<Record, String> {
@@ -597,9 +632,11 @@ impl DashStore {
         });
     }
 
-    /// Deletes a dashboard here, in IndexedDB and on the server.
+    /// Deletes a dashboard here, in IndexedDB and on the server. When the server cannot be
+    /// told now, a tombstone remembers it until the next merge deletes it there too.
     pub fn delete(self, uid: &str) {
         let uid = uid.to_string();
+        let server_version = self.entry(&uid).and_then(|e| e.server_version);
         self.docs.update_value(|m| {
             m.remove(&uid);
         });
@@ -622,12 +659,28 @@ impl DashStore {
             }) {
                 notebook_js::channel_post(&msg);
             }
-            if self.server.get_untracked().served()
-                && let Err(e) = server_api::delete(&uid).await
-            {
-                self.notice.set(Some(format!(
+            let Some(known) = server_version else {
+                return; // never on a server: nothing to tell one
+            };
+            let told = match self.server.get_untracked() {
+                Server::Online | Server::Refused(_) => server_api::delete(&uid).await,
+                Server::Checking | Server::Away(_) => {
+                    Err(Failure::Away("not reachable now".into()))
+                }
+                Server::Local => Ok(()),
+            };
+            match told {
+                Ok(()) => {}
+                Err(Failure::Away(_)) => {
+                    tombstone_add(&uid, known);
+                    self.notice.set(Some(format!(
+                        "“{uid}” is deleted in this browser; the server will be told when it is back."
+                    )));
+                    self.schedule_retry();
+                }
+                Err(e) => self.notice.set(Some(format!(
                     "“{uid}” was deleted in this browser, not on the server: {e}"
-                )));
+                ))),
             }
         });
     }
@@ -638,6 +691,8 @@ impl DashStore {
     pub async fn save(self, mut d: Dashboard, base: u64, sync: bool) -> Result<u64, ()> {
         d.version = base + 1;
         let uid = d.uid.clone();
+        // Saved again under a uid deleted while the server was away: it lives.
+        tombstone_remove(&uid);
         let served = self.server.get_untracked().served();
         let server_version = self.entry(&uid).and_then(|e| e.server_version);
         let pending = served && sync;
@@ -853,6 +908,38 @@ impl DashStore {
         self.server.set(Server::Online);
         self.retry_attempt.set_value(0);
         let on_server: BTreeSet<String> = list.iter().map(|s| s.uid.clone()).collect();
+        // Deletions the server was not told about: told now, unless it changed there since.
+        let mut dead = tombstones();
+        let mut deleted_now = BTreeSet::new();
+        for (uid, deleted) in dead.clone() {
+            let theirs = list.iter().find(|s| s.uid == uid).map(|s| s.version);
+            match tombstone_action(Some(deleted), theirs) {
+                TombstoneAction::Forget => {}
+                TombstoneAction::DeleteOnServer => match server_api::delete(&uid).await {
+                    Ok(()) => {
+                        deleted_now.insert(uid.clone());
+                    }
+                    Err(Failure::Away(m)) => {
+                        self.server.set(Server::Away(m));
+                        self.schedule_retry();
+                        return;
+                    }
+                    Err(e) => self.notice.set(Some(format!(
+                        "“{uid}” was deleted in this browser, not on the server: {e}"
+                    ))),
+                },
+                TombstoneAction::KeepServers => self.notice.set(Some(format!(
+                    "“{uid}” was changed on the server after it was deleted here: the server's copy is kept."
+                ))),
+            }
+            dead.remove(&uid);
+            set_tombstones(&dead);
+        }
+        let list: Vec<_> = list
+            .into_iter()
+            .filter(|s| !deleted_now.contains(&s.uid))
+            .collect();
+        let on_server: BTreeSet<String> = on_server.difference(&deleted_now).cloned().collect();
         for s in list {
             let local = self.entry(&s.uid);
             let take_theirs = match &local {
