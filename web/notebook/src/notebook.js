@@ -60,6 +60,7 @@
 //     opts.stacked?: boolean                  stack series (gaps stay gaps; tooltip and legend
 //                                             show each series' own value)
 //     opts.fillOpacity?: number               0..100, default 0
+//     opts.lineWidth?: number                 line width in CSS pixels, default 1 (Grafana's)
 //     opts.onZoom?(fromMs: number, toMs: number)   after a drag selection on the plot
 //     opts.annotations?: [{ timeMs: number, color?: string, text?: string }]  vertical markers
 //     opts.legend?: boolean                   default true (click a label to toggle a series)
@@ -587,6 +588,8 @@ export function createTimeSeries(parent, opts = {}) {
   const draw = ['lines', 'points', 'bars'].includes(opts.draw) ? opts.draw : 'lines';
   const stacked = !!opts.stacked;
   const fillAlpha = clamp(num(opts.fillOpacity, 0), 0, 100) / 100;
+  // Grafana's lineWidth (CSS pixels), default 1.
+  const lineWidth = clamp(num(opts.lineWidth, 1), 0.5, 10);
   const thresholds = Array.from(arrayLike(opts.thresholds))
     .filter((t) => t && finiteOrNull(t.value) != null)
     .map((t) => ({ value: Number(t.value), color: validColor(t.color, '#d44a3a') }))
@@ -759,7 +762,7 @@ export function createTimeSeries(parent, opts = {}) {
       const so = {
         label: s.label,
         stroke: s.color,
-        width: draw === 'points' ? 0 : 1.5,
+        width: draw === 'points' ? 0 : lineWidth,
         spanGaps: false,
         show: shown[i],
         value: (u, v, si, idx) => {

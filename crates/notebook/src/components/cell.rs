@@ -333,6 +333,10 @@ pub fn CellView(
                         <input type="number" min="0" max="100" class="fill" prop:value=move || panel().time_series.fill_opacity.to_string()
                             on:change=move |ev| { let v = event_target_value(&ev).parse::<u8>().unwrap_or(0).min(100); set_panel(Box::new(move |p| p.time_series.fill_opacity = v)); } />
                     </label>
+                    <label>"Line width "
+                        <input type="number" min="1" max="10" class="line-width" prop:value=move || panel().time_series.line_width.to_string()
+                            on:change=move |ev| { let v = event_target_value(&ev).parse::<u8>().unwrap_or(1).clamp(1, 10); set_panel(Box::new(move |p| p.time_series.line_width = v)); } />
+                    </label>
                     <label>"Show thresholds "
                         <select class="thresholds-style" prop:value=move || panel().time_series.thresholds_style.id().to_string()
                             on:change=move |ev| {

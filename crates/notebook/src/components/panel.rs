@@ -259,6 +259,7 @@ fn TimeSeriesChart(
             ("draw", JsValue::from_str(draw)),
             ("stacked", JsValue::from(ts.stacked)),
             ("fillOpacity", JsValue::from(ts.fill_opacity)),
+            ("lineWidth", JsValue::from(ts.line_width)),
             ("onZoom", on_zoom.into_js_value()),
             ("alertThresholds", json_value(&alert_thresholds)),
             ("annotations", json_value(&annotations)),
