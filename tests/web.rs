@@ -337,6 +337,7 @@ fn dashboards_are_never_lost() {
         .expect("node");
     let mut to_script = child.stdin.take().expect("stdin");
     let mut title_before_stop = None;
+    let mut title_before_disk_edit = None;
     let mut result = None;
     for line in BufReader::new(child.stdout.take().expect("stdout"))
         .lines()
@@ -363,6 +364,24 @@ fn dashboards_are_never_lost() {
             Some("start") => {
                 server = Some(start());
                 writeln!(to_script, "started").expect("to script");
+            }
+            Some("edit-file") => {
+                // The edit made while the server was away reached its disk first.
+                let uid = v["uid"].as_str().unwrap_or_default();
+                title_before_disk_edit = Some(wait_for(
+                    "the edit made while away, on disk",
+                    Duration::from_secs(20),
+                    || file_title(uid).filter(|t| t == "Edited while away"),
+                ));
+                // As a person or `git pull` would: the file rewritten in place, a new title.
+                let path = data.0.join("dashboards").join(format!("{uid}.json"));
+                let mut d: serde_json::Value =
+                    serde_json::from_str(&std::fs::read_to_string(&path).expect("read file"))
+                        .expect("a dashboard file");
+                d["title"] = v["title"].clone();
+                std::fs::write(&path, serde_json::to_string_pretty(&d).expect("json"))
+                    .expect("write file");
+                writeln!(to_script, "edited").expect("to script");
             }
             _ => result = Some(v),
         }
@@ -462,11 +481,12 @@ fn dashboards_are_never_lost() {
             .contains("sync pending"),
         "{v}"
     );
-    wait_for(
-        "the edit made while away, on disk",
-        Duration::from_secs(20),
-        || (file_title("e2e-board").as_deref() == Some("Edited while away")).then_some(()),
+    assert_eq!(
+        title_before_disk_edit.as_deref(),
+        Some("Edited while away"),
+        "{v}"
     );
+    assert_eq!(file_title("e2e-board").as_deref(), Some("Edited on disk"));
     // Deleted while the server was away: deleted there once it was back (into its trash),
     // and not brought back by the merge after a reload.
     assert_eq!(v["away_delete_notice"], true, "{v}");
@@ -476,6 +496,15 @@ fn dashboards_are_never_lost() {
         "{v}"
     );
     assert_eq!(file_title("lookout-drift"), None, "{v}");
+    // A hand edit of the file reached the open view without a reload, within the page's
+    // 10 s merge interval (plus the store's pick-up), and is saved there.
+    assert!(
+        v["disk_edit_seen_ms"]
+            .as_u64()
+            .is_some_and(|ms| ms <= 25_000),
+        "{v}"
+    );
+    assert_eq!(v["disk_edit_state"], "saved", "{v}");
     assert!(
         std::fs::read_dir(data.0.join("dashboards/.trash"))
             .into_iter()
@@ -564,6 +593,15 @@ fn dashboards_are_never_lost() {
         "a variable's error is shown beside it: {v}"
     );
     assert_eq!(strings("editor_options"), ["a", "b", "c"], "{v}");
+    // The editor's sort (alphabetical, descending) on a query variable over the page's labels.
+    let mut want = lookout_model::LABELS
+        .iter()
+        .map(|l| l.to_string())
+        .collect::<Vec<_>>();
+    want.sort();
+    want.reverse();
+    assert_eq!(strings("sorted_options"), want, "{v}");
+    assert_eq!(v["sort_value"], "2", "{v}");
     assert!(
         v["editor_refused"]
             .as_str()

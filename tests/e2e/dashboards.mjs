@@ -353,6 +353,16 @@ try {
   await saved(page, () => setValue(page, '#dash-var-editor .var-row[data-index="2"] .var-query', 'a,b,c'));
   await page.waitForFunction(() => document.querySelectorAll('#dash-variables .dash-var[data-var="var3"] option').length === 3, null, T);
   out.editor_options = await page.$$eval('#dash-variables .dash-var[data-var="var3"] option', (els) => els.map((e) => e.textContent));
+  // A query variable over the page's metrics, sorted alphabetically, descending.
+  const row3 = '#dash-var-editor .var-row[data-index="2"]';
+  await page.selectOption(`${row3} .var-kind`, 'query');
+  await page.dispatchEvent(`${row3} .var-kind`, 'change');
+  await saved(page, () => setValue(page, `${row3} .var-query`, 'label_values(prediction_value_total, label)'));
+  await page.selectOption(`${row3} .var-sort`, '2');
+  await saved(page, () => page.dispatchEvent(`${row3} .var-sort`, 'change'));
+  await page.waitForFunction(() => document.querySelectorAll('#dash-variables .dash-var[data-var="var3"] option').length >= 10, null, T);
+  out.sorted_options = await page.$$eval('#dash-variables .dash-var[data-var="var3"] option', (els) => els.map((e) => e.textContent));
+  out.sort_value = await page.$eval(`${row3} .var-sort`, (e) => e.value);
   await setValue(page, '#dash-var-editor .var-row[data-index="2"] .var-name', 'label');
   out.editor_refused = await page.textContent('#dash-var-editor-error');
   await saved(page, () => page.click('#dash-var-editor .var-row[data-index="2"] .var-remove'));
@@ -438,6 +448,18 @@ try {
   await page.waitForTimeout(1500);
   out.after_away_delete = await page.$$eval('#dash-list .dash-item', (els) => els.map((e) => e.dataset.uid));
   step('server away and back');
+
+  // The dashboard's file edited on the server's disk (by hand, or a `git pull`): the open
+  // view shows it without a reload.
+  await page.click('#dash-list .dash-item[data-uid="e2e-board"] .dash-open');
+  await titleIs(page, 'Edited while away');
+  const edited = Date.now();
+  await ask({ event: 'edit-file', uid: 'e2e-board', title: 'Edited on disk' });
+  await page.waitForFunction(() => document.querySelector('#dash-title')?.value === 'Edited on disk',
+    null, { timeout: 30000 });
+  out.disk_edit_seen_ms = Date.now() - edited;
+  out.disk_edit_state = await page.$eval('#dashboard .save-state', (e) => e.dataset.state);
+  step('edited on disk');
 
   out.storage_error = await page.textContent('#dash-storage-error');
   out.dialogs = dialogs;

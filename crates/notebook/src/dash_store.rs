@@ -29,6 +29,8 @@ use crate::storage::{self, Record, Saved};
 const SEEDED_KEY: &str = "lookout.dashboards.seeded";
 const OPEN_KEY: &str = "lookout.dashboards.open";
 const RETRY_MAX_MS: u64 = 8_000;
+/// How often a visible page merges with the server's list.
+const WATCH_MS: u64 = 10_000;
 /// `{JOURNAL_PREFIX}{uid}:{tab}` holds an edit not yet in IndexedDB (localStorage is written
 /// synchronously, so an edit made just before the tab closes or reloads is not lost).
 const JOURNAL_PREFIX: &str = "lookout.dashboards.unsaved:";
@@ -179,6 +181,8 @@ pub struct DashStore {
     resync: StoredValue<BTreeSet<String>>,
     retry_attempt: StoredValue<u32>,
     retry_scheduled: StoredValue<bool>,
+    /// A merge with the server's list is running.
+    merging: StoredValue<bool>,
 }
 
 pub fn use_dash_store() -> DashStore {
@@ -262,6 +266,7 @@ impl DashStore {
             resync: StoredValue::new(BTreeSet::new()),
             retry_attempt: StoredValue::new(0),
             retry_scheduled: StoredValue::new(false),
+            merging: StoredValue::new(false),
         }
     }
 
@@ -400,6 +405,33 @@ impl DashStore {
         self.listen();
         self.loaded.set(true);
         self.sync_all().await;
+        self.watch_server();
+    }
+
+    /// Merges with the server's list every [`WATCH_MS`] while the page is visible, and at
+    /// once when it becomes visible again: a dashboard changed on the server (another
+    /// browser, a file edited by hand or by `git pull` in its folder) reaches an open view
+    /// without a reload; an open view with unsaved edits is offered the choice instead.
+    fn watch_server(self) {
+        let visible = || {
+            web_sys::window()
+                .and_then(|w| w.document())
+                .is_none_or(|d| !d.hidden())
+        };
+        let tick = move || {
+            if visible() && self.server.get_untracked() != Server::Local {
+                leptos::task::spawn_local(self.sync_all());
+            }
+        };
+        set_interval(tick, std::time::Duration::from_millis(WATCH_MS));
+        if let Some(d) = web_sys::window().and_then(|w| w.document()) {
+            let on_visible = wasm_bindgen::closure::Closure::<dyn FnMut()>::new(tick);
+            let _ = d.add_event_listener_with_callback(
+                "visibilitychange",
+                wasm_bindgen::JsCast::unchecked_ref(on_visible.as_ref()),
+            );
+            on_visible.forget();
+        }
     }
 
     /// Saves edits a closed tab noted but could not save, when nothing newer was saved since.
@@ -875,6 +907,15 @@ impl DashStore {
     /// Asks the server for its list and merges it with the local one: the newer version wins,
     /// unsynced local edits are pushed, conflicts are offered.
     pub async fn sync_all(self) {
+        if self.merging.get_value() {
+            return;
+        }
+        self.merging.set_value(true);
+        self.merge_with_server().await;
+        self.merging.set_value(false);
+    }
+
+    async fn merge_with_server(self) {
         let list = match server_api::list().await {
             ListAnswer::NotServed => {
                 self.server.set(Server::Local);

@@ -1,7 +1,8 @@
 //! The dashboard settings' "Variables": add, remove and edit template variables (name, type,
-//! label, query, regex, multi-value, "All", hide). A change that would make the dashboard
-//! invalid (an empty, ill-formed or duplicate name) is refused with its reason, so a saved
-//! dashboard always reads back; every accepted change resolves the variables again.
+//! label, query, regex, a query variable's sort and refresh, multi-value, "All", hide). A
+//! change that would make the dashboard invalid (an empty, ill-formed or duplicate name) is
+//! refused with its reason, so a saved dashboard always reads back; every accepted change
+//! resolves the variables again.
 
 use leptos::prelude::*;
 use lookout_dashboard::variables::{Variable, VariableKind};
@@ -74,6 +75,38 @@ fn set_query(k: &mut VariableKind, v: String) {
     }
 }
 
+/// Grafana's sort options, by their number (0–8).
+const SORTS: [&str; 9] = [
+    "disabled",
+    "alphabetical (asc)",
+    "alphabetical (desc)",
+    "numerical (asc)",
+    "numerical (desc)",
+    "alphabetical, case-insensitive (asc)",
+    "alphabetical, case-insensitive (desc)",
+    "natural (asc)",
+    "natural (desc)",
+];
+
+/// A query variable's sort and refresh.
+fn query_options(k: &VariableKind) -> Option<(u8, u8)> {
+    match k {
+        VariableKind::Query { sort, refresh, .. } => Some((*sort, *refresh)),
+        _ => None,
+    }
+}
+
+fn set_query_options(k: &mut VariableKind, new_sort: Option<u8>, new_refresh: Option<u8>) {
+    if let VariableKind::Query { sort, refresh, .. } = k {
+        if let Some(s) = new_sort {
+            *sort = s.min(8);
+        }
+        if let Some(r) = new_refresh {
+            *refresh = r.min(2);
+        }
+    }
+}
+
 fn set_regex(k: &mut VariableKind, v: String) {
     if let VariableKind::Query { regex, .. } | VariableKind::Datasource { regex, .. } = k {
         *regex = v;
@@ -120,7 +153,7 @@ pub fn VariablesEditor() -> impl IntoView {
             <table class="var-table">
                 <thead><tr>
                     <th>"Name"</th><th>"Type"</th><th>"Label"</th><th>"Query / values"</th><th>"Regex"</th>
-                    <th>"Multi"</th><th>"All"</th><th>"Hide"</th><th></th>
+                    <th>"Sort"</th><th>"Refresh"</th><th>"Multi"</th><th>"All"</th><th>"Hide"</th><th></th>
                 </tr></thead>
                 <tbody>
                     <For each=move || 0..count.get() key=|i| *i children=move |i| {
@@ -152,6 +185,20 @@ pub fn VariablesEditor() -> impl IntoView {
                                     disabled=move || var.with(|v| v.as_ref().is_none_or(|v| regex_of(&v.kind).is_none()))
                                     prop:value=get(|v| regex_of(&v.kind).unwrap_or_default())
                                     on:change=move |ev| { let r = event_target_value(&ev); change(Box::new(move |v| set_regex(&mut v.kind, r))); } /></td>
+                                <td><select class="var-sort" aria-label="Sort"
+                                    disabled=move || var.with(|v| v.as_ref().is_none_or(|v| query_options(&v.kind).is_none()))
+                                    prop:value=move || var.with(|v| v.as_ref().and_then(|v| query_options(&v.kind)).map_or(0, |(s, _)| s).to_string())
+                                    on:change=move |ev| { let n = event_target_value(&ev).parse().unwrap_or(0); change(Box::new(move |v| set_query_options(&mut v.kind, Some(n), None))); }>
+                                    {SORTS.iter().enumerate().map(|(i, t)| view! { <option value=i.to_string()>{*t}</option> }).collect_view()}
+                                </select></td>
+                                <td><select class="var-refresh" aria-label="Refresh"
+                                    disabled=move || var.with(|v| v.as_ref().is_none_or(|v| query_options(&v.kind).is_none()))
+                                    prop:value=move || var.with(|v| v.as_ref().and_then(|v| query_options(&v.kind)).map_or(1, |(_, r)| r).to_string())
+                                    on:change=move |ev| { let n = event_target_value(&ev).parse().unwrap_or(1); change(Box::new(move |v| set_query_options(&mut v.kind, None, Some(n)))); }>
+                                    <option value="0">"never"</option>
+                                    <option value="1">"on dashboard load"</option>
+                                    <option value="2">"on time range change"</option>
+                                </select></td>
                                 <td><input type="checkbox" class="var-multi-input" aria-label="Multi-value"
                                     prop:checked=move || var.with(|v| v.as_ref().is_some_and(|v| v.multi))
                                     on:change=move |ev| { let c = event_target_checked(&ev); change(Box::new(move |v| v.multi = c)); } /></td>
