@@ -431,7 +431,10 @@ try {
   await drift.locator('.dash-delete').click();
   await drift.locator('.dash-delete-yes').click();
   await page.waitForFunction(() => !document.querySelector('#dash-list .dash-item[data-uid="lookout-drift"]'), null, T);
-  out.away_delete_notice = await page.textContent('#dashboards').then((t) => t.includes('will be told when it is back'));
+  // The notice comes once the browser's copy is gone and the server was found away.
+  out.away_delete_notice = await page.waitForFunction(
+    () => (document.querySelector('#dashboards')?.textContent || '').includes('will be told when it is back'),
+    null, { timeout: 15000 }).then(() => true, () => false);
   await ask({ event: 'start' });
   await page.click('#dash-list .dash-item[data-uid="e2e-board"] .dash-open');
   await page.waitForFunction(() => document.querySelector('#dashboard .save-state')?.dataset.state === 'saved',

@@ -167,7 +167,8 @@ fn expr() -> impl Strategy<Value = String> {
 
 proptest! {
     #![proptest_config(ProptestConfig {
-        cases: std::env::var("PROPTEST_CASES").ok().and_then(|v| v.parse().ok()).unwrap_or(2000),
+        cases: std::env::var("PROPTEST_CASES").ok().and_then(|v| v.parse().ok())
+            .unwrap_or_else(|| lookout_hostile::cases(2000)),
         ..ProptestConfig::default()
     })]
 
@@ -190,6 +191,37 @@ proptest! {
     fn grammar_queries_never_panic(q in expr()) {
         run(&q);
     }
+
+    /// The metrics text a scrape reads (the server scraping itself and the Pushgateway, the
+    /// page scraping its module): real exposition mutated byte by byte, scraped twice into a
+    /// store (the second marks vanished series stale), then queried.
+    #[test]
+    fn scraped_text_never_panics(text in lookout_hostile::mutated(exposition_seeds(), 10)) {
+        let text = String::from_utf8_lossy(&text);
+        let mut storage = Storage::new();
+        let mut scraper = lookout_promql::Scraper::new(15_000, &[("job", "fuzz"), ("instance", "i")]);
+        let first = scraper.scrape(&mut storage, &text, 15_000);
+        let _ = scraper.scrape(&mut storage, "", 30_000);
+        if first.is_ok() {
+            let e = engine();
+            for q in ["count({__name__!=\"\"})", "sum by (le) (rate(inference_time_bucket[1m]))"] {
+                let _ = e.instant_query(&storage, q, 30_000);
+            }
+        }
+    }
+}
+
+/// Exposition text as Lookout and the Pushgateway write it: HELP/TYPE/UNIT lines, escaped
+/// label values, a histogram, timestamps, NaN and infinities, exemplar-like suffixes.
+fn exposition_seeds() -> Vec<Vec<u8>> {
+    [
+        "# HELP prediction_value_total Predictions per class.\n# TYPE prediction_value_total counter\nprediction_value_total{label=\"Ship\",runtime=\"native\"} 12\nprediction_value_total{label=\"Cat\\\"s \\\\ \\n\"} 3 1700000000000\n",
+        "# TYPE inference_time histogram\n# UNIT inference_time seconds\ninference_time_bucket{le=\"0.001\"} 1\ninference_time_bucket{le=\"0.0025\"} 4\ninference_time_bucket{le=\"+Inf\"} 5\ninference_time_sum 0.01\ninference_time_count 5\n# EOF\n",
+        "up 1\nm{a=\"b\"} NaN\nm{a=\"c\"} +Inf\nm{a=\"d\"} -Inf\nm{a=\"e\"} 1e308\nx_total 1 # {trace_id=\"abc\"} 1.0\n",
+    ]
+    .iter()
+    .map(|s| s.as_bytes().to_vec())
+    .collect()
 }
 
 #[test]
