@@ -7,7 +7,7 @@
 use lookout_alerts::AlertRule;
 use lookout_alerts::prometheus::export_dashboard;
 use lookout_dashboard::{Cell, Dashboard, Target};
-use lookout_hostile::{cases, mutated_json};
+use lookout_hostile::{Tally, cases, mutated_json};
 use proptest::prelude::*;
 use serde_json::{Value, json};
 
@@ -59,7 +59,10 @@ proptest! {
 
     #[test]
     fn hostile_rules_never_panic(alert in mutated_json(seeds(), 5)) {
-        match AlertRule::from_value(&alert) {
+        static T: Tally = Tally::new("hostile_rules_never_panic");
+        let parsed = AlertRule::from_value(&alert);
+        T.record(parsed.is_ok());
+        match parsed {
             Ok(rule) => {
                 // Written back, it reads again, and writing that gives the same JSON (the
                 // first write may normalise: a reducer's missing `params` becomes `[]`).

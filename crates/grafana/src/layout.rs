@@ -290,7 +290,7 @@ pub(crate) fn upgrade_rows(rows: &[Value]) -> Result<Upgraded, ImportError> {
                     crate::json::num((2.0 * min_span).min(24.0)),
                 );
             }
-            let w = ((span.floor() as i64) * 2).clamp(1, COLUMNS);
+            let w = (span.floor() as i64).saturating_mul(2).clamp(1, COLUMNS);
             let h = height_px(p.get("height")).map_or(row_h, grid_height);
             let (px, py) = area.place(w, false).unwrap_or((0, 0));
             y = area.y;
@@ -540,6 +540,32 @@ pub(crate) fn flatten(top: Vec<Node>, notes: &mut Vec<String>) -> Result<Vec<Fla
         list.append(&mut unplaced);
     }
     list.sort_by_key(sort_key);
+    // A panel on a row's own grid line (a hand edit): Lookout's rows own their line (and a
+    // collapsed row would carry it, and Grafana would move it when opening the row), so it
+    // goes just below; and below the next row too when that one follows at once.
+    let row_lines: Vec<i64> = list
+        .iter()
+        .filter(|i| i.row.is_some())
+        .filter_map(|i| i.pos.map(|p| p.y))
+        .collect();
+    let mut moved = false;
+    for it in list.iter_mut().filter(|i| i.row.is_none()) {
+        if let Some(p) = it.pos.as_mut()
+            && row_lines.contains(&p.y)
+        {
+            while row_lines.contains(&p.y) {
+                p.y += 1;
+            }
+            notes.push(format!(
+                "{}: on a row's line; placed just below it",
+                it.place
+            ));
+            moved = true;
+        }
+    }
+    if moved {
+        list.sort_by_key(sort_key);
+    }
     // A collapsed row hides everything down to the next row in Lookout: if panels that are not
     // its own follow it (a hand-edited document), it is shown open instead.
     let mut current_row: Option<usize> = None;
@@ -720,6 +746,32 @@ mod tests {
             ]
         );
         assert!(notes.is_empty(), "{notes:?}");
+    }
+
+    #[test]
+    fn a_panel_on_a_rows_line_goes_below_it() {
+        let node = |v: Value| Node {
+            raw: v.as_object().cloned().unwrap_or_default(),
+            place: "panels".into(),
+        };
+        let mut notes = Vec::new();
+        let flat = flatten(
+            vec![
+                node(json!({"id": 2, "gridPos": {"x": 0, "y": 0, "w": 24, "h": 1}})),
+                node(json!({"id": 23, "type": "row", "collapsed": false,
+                            "gridPos": {"x": 0, "y": 0, "w": 24, "h": 1}})),
+                node(json!({"id": 24, "type": "row", "collapsed": false,
+                            "gridPos": {"x": 0, "y": 1, "w": 24, "h": 1}})),
+            ],
+            &mut notes,
+        )
+        .expect("flatten");
+        let ys: Vec<(Option<bool>, i64)> = flat.iter().map(|f| (f.row, f.pos.y)).collect();
+        assert_eq!(ys, [(Some(false), 0), (Some(false), 1), (None, 2)]);
+        assert!(
+            notes.iter().any(|n| n.contains("on a row's line")),
+            "{notes:?}"
+        );
     }
 
     #[test]

@@ -6,7 +6,7 @@
 //! `FUZZ_CASES` sets the count (FUZZING.md).
 
 use lookout_grafana::{export, import, import_value};
-use lookout_hostile::{cases, mutated, mutated_json};
+use lookout_hostile::{Tally, cases, mutated, mutated_json};
 use proptest::prelude::*;
 use serde_json::Value;
 
@@ -42,7 +42,10 @@ proptest! {
 
     #[test]
     fn mutated_export_bytes_never_panic(bytes in mutated(seeds(), 8)) {
-        match import(&String::from_utf8_lossy(&bytes)) {
+        static T: Tally = Tally::new("mutated_export_bytes_never_panic");
+        let read = import(&String::from_utf8_lossy(&bytes));
+        T.record(read.is_ok());
+        match read {
             Ok(imp) => round_trip(&imp)?,
             Err(e) => prop_assert!(!e.to_string().is_empty()),
         }
@@ -55,7 +58,10 @@ proptest! {
             6,
         ),
     ) {
-        match import_value(&doc) {
+        static T: Tally = Tally::new("mutated_export_values_never_panic");
+        let read = import_value(&doc);
+        T.record(read.is_ok());
+        match read {
             Ok(imp) => round_trip(&imp)?,
             Err(e) => prop_assert!(!e.to_string().is_empty()),
         }

@@ -480,3 +480,53 @@ fn modern_export_with_library_panel() {
     );
     assert_eq!(import_value(&out).unwrap().dashboard, imp.dashboard);
 }
+
+/// Found by `fuzz.rs` (`mutated_export_values_never_panic`): an old `rows[]` layout whose
+/// panel `span` is huge overflowed the span → width product (a panic in debug builds, a
+/// wrapped width in release). It is a full-width panel now.
+#[test]
+fn a_huge_span_is_a_full_width_panel() {
+    for span in [
+        json!(1e300),
+        json!(-1e300),
+        json!("9999999999999999999"),
+        json!(f64::MAX),
+    ] {
+        let doc = json!({
+            "schemaVersion": 14, "title": "old rows",
+            "rows": [{"height": "250px", "panels": [
+                {"id": 1, "type": "graph", "title": "p", "span": span,
+                 "targets": [{"refId": "A", "expr": "up"}]}
+            ]}]
+        });
+        let imp = ok(doc);
+        let grid = imp.dashboard.panels[0].panel.grid.expect("placed");
+        assert!(grid.w >= 1 && grid.w <= 24, "{span}: {grid:?}");
+    }
+}
+
+/// Found by `fuzz.rs` (`mutated_export_bytes_never_panic`): a panel on the grid line of a
+/// collapsed row was carried by the row on export and came back one line lower: the round
+/// trip moved it. It is placed below the row on import now, and the round trip holds.
+#[test]
+fn a_panel_on_a_collapsed_rows_line_round_trips() {
+    let doc = json!({
+        "schemaVersion": 16, "title": "rows",
+        "panels": [
+            {"id": 2, "type": "graph", "title": "on the line", "gridPos": {"x": 0, "y": 0, "w": 24, "h": 1},
+             "targets": [{"refId": "A", "expr": "up"}]},
+            {"id": 23, "type": "row", "title": "r", "collapsed": true, "gridPos": {"x": 0, "y": 0, "w": 24, "h": 1},
+             "panels": [{"id": 40, "type": "graph", "title": "inside", "gridPos": {"x": 0, "y": 1, "w": 12, "h": 8},
+                         "targets": [{"refId": "A", "expr": "up"}]}]}
+        ]
+    });
+    let imp = ok(doc);
+    let out = export(&imp.dashboard).unwrap();
+    let back = import_value(&out).unwrap();
+    assert_eq!(back.dashboard, imp.dashboard);
+    assert!(
+        imp.report.to_string().contains("on a row's line"),
+        "{}",
+        imp.report
+    );
+}

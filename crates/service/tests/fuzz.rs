@@ -9,7 +9,7 @@ use std::sync::OnceLock;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
-use lookout_hostile::{cases, mutated, mutated_json};
+use lookout_hostile::{Tally, cases, mutated, mutated_json};
 use lookout_model::{Backend, Classifier, INPUT_SIZE};
 use lookout_service::{Service, native_runtime};
 use proptest::prelude::*;
@@ -74,7 +74,10 @@ proptest! {
             Just(Some("tiff")), Just(Some("")),
         ],
     ) {
-        match service().prepare_image(&bytes, hint) {
+        static T: Tally = Tally::new("image_bytes_never_panic");
+        let answer = service().prepare_image(&bytes, hint);
+        T.record(answer.is_ok());
+        match answer {
             Ok(p) => prop_assert_eq!(p.input().len(), 3 * INPUT_SIZE * INPUT_SIZE),
             Err(e) => prop_assert!(client_error(e.status()), "{e}: {}", e.status()),
         }
@@ -82,7 +85,10 @@ proptest! {
 
     #[test]
     fn predict_bodies_never_panic(body in mutated_json(body_seeds(), 4)) {
-        match service().predict_json(body.to_string().as_bytes()) {
+        static T: Tally = Tally::new("predict_bodies_never_panic");
+        let answer = service().predict_json(body.to_string().as_bytes());
+        T.record(answer.is_ok());
+        match answer {
             Ok(answer) => {
                 let v: Value = serde_json::from_str(&answer).expect("the answer is JSON");
                 prop_assert!(v.get("class").is_some() || v.get("predictions").is_some(), "{answer}");
@@ -95,7 +101,10 @@ proptest! {
     fn predict_body_bytes_never_panic(
         bytes in mutated(body_seeds().iter().map(|b| b.to_string().into_bytes()).collect(), 8),
     ) {
-        if let Err(e) = service().predict_json(&bytes) {
+        static T: Tally = Tally::new("predict_body_bytes_never_panic");
+        let answer = service().predict_json(&bytes);
+        T.record(answer.is_ok());
+        if let Err(e) = answer {
             prop_assert!(client_error(e.status()), "{e}: {}", e.status());
         }
     }
