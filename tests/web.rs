@@ -45,6 +45,29 @@ fn run_script(script: &std::path::Path, args: &[&std::ffi::OsStr]) -> serde_json
     })
 }
 
+/// The built page (with its notebook bundle) served by `lookout serve`, which proxies the
+/// page's pushes to a real Pushgateway and scrapes it every second into its own store:
+/// (Pushgateway, its port, the server, the server's URL).
+fn serve_page_with_pushgateway() -> (lookout_tests::Daemon, u16, lookout_tests::Daemon, String) {
+    let dist = tests_dir().join("../dist");
+    assert!(
+        dist.join("notebook/notebook.js").exists(),
+        "cargo xtask test builds the page and its notebook bundle"
+    );
+    let pg_port = free_port();
+    let pg = start_pushgateway(pg_port);
+    let pg_url = format!("http://127.0.0.1:{pg_port}");
+    let (server, base) = start_server(&[
+        "--static-dir",
+        dist.to_str().expect("utf8"),
+        "--pushgateway",
+        &pg_url,
+        "--scrape-interval",
+        "1",
+    ]);
+    (pg, pg_port, server, base)
+}
+
 #[test]
 fn page_classifies_pushes_and_survives_bad_files() {
     let dist = tests_dir().join("../dist");
@@ -151,23 +174,8 @@ fn page_classifies_pushes_and_survives_bad_files() {
 /// shown as text with no script running. Screenshots beside the test binaries.
 #[test]
 fn notebook_queries_and_draws_the_pages_metrics() {
-    let dist = tests_dir().join("../dist");
-    assert!(
-        dist.join("notebook/notebook.js").exists(),
-        "cargo xtask test builds the page and its notebook bundle"
-    );
     let e2e = tests_dir().join("e2e");
-    let pg_port = free_port();
-    let _pg = start_pushgateway(pg_port);
-    let pg_url = format!("http://127.0.0.1:{pg_port}");
-    let (_server, base) = start_server(&[
-        "--static-dir",
-        dist.to_str().expect("utf8"),
-        "--pushgateway",
-        &pg_url,
-        "--scrape-interval",
-        "1",
-    ]);
+    let (_pg, pg_port, _server, base) = serve_page_with_pushgateway();
     // Remote sources, called by the browser directly: a real Prometheus 2.42 (allowing the
     // page's origin) and a real VictoriaMetrics, both scraping the Pushgateway the page
     // pushes to.
@@ -867,23 +875,8 @@ fn alerts_show_in_the_page() {
 /// resolved message (see `e2e/alerts_seed.mjs`).
 #[test]
 fn seed_alert_fires_under_traffic_and_resolves() {
-    let dist = tests_dir().join("../dist");
-    assert!(
-        dist.join("notebook/notebook.js").exists(),
-        "cargo xtask test builds the page and its notebook bundle"
-    );
     let hook = Receiver::start();
-    let pg_port = free_port();
-    let _pg = start_pushgateway(pg_port);
-    let pg_url = format!("http://127.0.0.1:{pg_port}");
-    let (_server, base) = start_server(&[
-        "--static-dir",
-        dist.to_str().expect("utf8"),
-        "--pushgateway",
-        &pg_url,
-        "--scrape-interval",
-        "1",
-    ]);
+    let (_pg, _, _server, base) = serve_page_with_pushgateway();
     let r = reqwest::blocking::Client::new()
         .put(format!("{base}/api/channels/hook"))
         .header("content-type", "application/json")

@@ -3,33 +3,18 @@
 //   node test/browser.mjs [SCREENSHOT.png]
 // playwright-core comes from tests/e2e; Chromium is Debian's /usr/bin/chromium (or $CHROMIUM).
 // Serves web/notebook/ on 127.0.0.1 itself. Prints one line per check, exits 1 on a failure.
-import { createServer } from 'node:http';
 import { createRequire } from 'node:module';
-import { mkdtempSync, readFileSync, statSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { extname, join, normalize } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
+import { serveNotebook } from './serve.mjs';
 
-const root = fileURLToPath(new URL('..', import.meta.url));
 const require = createRequire(new URL('../../../tests/e2e/package.json', import.meta.url));
 const { chromium } = require('playwright-core');
 const shot = process.argv[2] || join(tmpdir(), 'lookout-notebook.png');
 
-const types = { '.html': 'text/html', '.js': 'text/javascript', '.css': 'text/css', '.mjs': 'text/javascript' };
-const server = createServer((req, res) => {
-  const path = normalize(decodeURIComponent(new URL(req.url, 'http://x').pathname)).replace(/^(\.\.[/\\])+/, '');
-  const file = join(root, path);
-  try {
-    if (!file.startsWith(root) || !statSync(file).isFile()) throw new Error('not found');
-    res.writeHead(200, { 'content-type': types[extname(file)] || 'application/octet-stream' });
-    res.end(readFileSync(file));
-  } catch {
-    res.writeHead(404);
-    res.end();
-  }
-});
-await new Promise((r) => server.listen(0, '127.0.0.1', r));
-const url = `http://127.0.0.1:${server.address().port}/test/page.html`;
+const { server, base } = await serveNotebook();
+const url = `${base}/test/page.html`;
 
 const results = [];
 const check = (name, ok, detail = '') => {
