@@ -51,8 +51,9 @@ fn run_script(script: &std::path::Path, args: &[&std::ffi::OsStr]) -> serde_json
 fn serve_page_with_pushgateway() -> (lookout_tests::Daemon, u16, lookout_tests::Daemon, String) {
     let dist = tests_dir().join("../dist");
     assert!(
-        dist.join("notebook/notebook.js").exists(),
-        "cargo xtask test builds the page and its notebook bundle"
+        dist.join("index.html").exists() && dist.join("notebook/notebook.js").exists(),
+        "{} misses the page or its notebook bundle: `cargo xtask test` builds them (trunk build --release)",
+        dist.display()
     );
     let pg_port = free_port();
     let pg = start_pushgateway(pg_port);
@@ -70,26 +71,13 @@ fn serve_page_with_pushgateway() -> (lookout_tests::Daemon, u16, lookout_tests::
 
 #[test]
 fn page_classifies_pushes_and_survives_bad_files() {
-    let dist = tests_dir().join("../dist");
-    assert!(
-        dist.join("index.html").exists(),
-        "{} missing: `cargo xtask test` builds the page (trunk build --release)",
-        dist.display()
-    );
     let e2e = tests_dir().join("e2e");
     assert!(
         e2e.join("node_modules/playwright-core").exists(),
         "run `npm ci` in tests/e2e (cargo xtask test does)"
     );
-    let pg_port = free_port();
-    let _pg = start_pushgateway(pg_port);
+    let (_pg, pg_port, _server, base) = serve_page_with_pushgateway();
     let pg_url = format!("http://127.0.0.1:{pg_port}");
-    let (_server, base) = start_server(&[
-        "--static-dir",
-        dist.to_str().expect("utf8"),
-        "--pushgateway",
-        &pg_url,
-    ]);
     let dir = TempDir::new("e2e");
     let bomb = dir.0.join("bomb.png");
     std::fs::write(
