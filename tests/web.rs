@@ -45,6 +45,17 @@ fn run_script(script: &std::path::Path, args: &[&std::ffi::OsStr]) -> serde_json
     })
 }
 
+/// The strings of a JSON array the e2e scripts print (none when it is not one).
+fn strings_at(v: &serde_json::Value) -> Vec<String> {
+    v.as_array()
+        .map(|a| {
+            a.iter()
+                .filter_map(|x| x.as_str().map(str::to_string))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
 /// The built page (with its notebook bundle) served by `lookout serve`, which proxies the
 /// page's pushes to a real Pushgateway and scrapes it every second into its own store:
 /// (Pushgateway, its port, the server, the server's URL).
@@ -188,16 +199,7 @@ fn notebook_queries_and_draws_the_pages_metrics() {
     );
     println!("{v}");
     assert!(v.get("failure").is_none(), "{v}");
-    let list = |key: &str| -> Vec<String> {
-        v[key]
-            .as_array()
-            .map(|a| {
-                a.iter()
-                    .filter_map(|x| x.as_str().map(str::to_string))
-                    .collect()
-            })
-            .unwrap_or_default()
-    };
+    let list = |key: &str| strings_at(&v[key]);
     assert!(
         list("completions")
             .iter()
@@ -255,14 +257,7 @@ fn notebook_queries_and_draws_the_pages_metrics() {
     );
     assert_eq!(v["server_errors"], serde_json::json!([]), "{v}");
     for remote in ["prometheus", "victoriametrics"] {
-        let legend: Vec<String> = v["remotes"][remote]["legend"]
-            .as_array()
-            .map(|a| {
-                a.iter()
-                    .filter_map(|x| x.as_str().map(str::to_string))
-                    .collect()
-            })
-            .unwrap_or_default();
+        let legend = strings_at(&v["remotes"][remote]["legend"]);
         assert!(
             labels.iter().all(|l| legend.iter().any(|x| x == l)),
             "{remote} (called by the browser) answers with the page's labels: {v}"
@@ -386,16 +381,7 @@ fn dashboards_are_never_lost() {
     let v = result.expect("the script's result");
     println!("{v}");
     assert!(v.get("failure").is_none(), "{v}");
-    let strings = |key: &str| -> Vec<String> {
-        v[key]
-            .as_array()
-            .map(|a| {
-                a.iter()
-                    .filter_map(|x| x.as_str().map(str::to_string))
-                    .collect()
-            })
-            .unwrap_or_default()
-    };
+    let strings = |key: &str| strings_at(&v[key]);
     assert_eq!(
         strings("seed_titles"),
         [
@@ -751,16 +737,7 @@ fn alerts_show_in_the_page() {
     assert!(v.get("failure").is_none(), "{v}");
     let xss = "<img src=x onerror=\"window.__pwned=1\">";
     let rule_name = format!("{xss} probe");
-    let strings = |key: &str| -> Vec<String> {
-        v[key]
-            .as_array()
-            .map(|a| {
-                a.iter()
-                    .filter_map(|x| x.as_str().map(str::to_string))
-                    .collect()
-            })
-            .unwrap_or_default()
-    };
+    let strings = |key: &str| strings_at(&v[key]);
     // The editor: the channel from the server's list, an invalid input's error, the test.
     assert_eq!(strings("channels"), ["hook"], "{v}");
     assert!(
@@ -905,24 +882,19 @@ fn seed_alert_fires_under_traffic_and_resolves() {
             .contains("evaluated by the server"),
         "{v}"
     );
-    let seen: Vec<&str> = v["header_states"]
-        .as_array()
-        .map(|a| a.iter().filter_map(|s| s.as_str()).collect())
-        .unwrap_or_default();
-    let at = |state: &str| seen.iter().position(|s| *s == state);
+    let seen = strings_at(&v["header_states"]);
+    let at = |state: &str| seen.iter().position(|s| s == state);
     assert!(
         matches!((at("pending"), at("alerting")), (Some(p), Some(a)) if p < a),
         "Pending then Alerting: {seen:?} in {v}"
     );
-    assert_eq!(seen.last(), Some(&"ok"), "{v}");
+    assert_eq!(seen.last().map(String::as_str), Some("ok"), "{v}");
     assert_eq!(v["list_state"], "alerting", "{v}");
     assert_eq!(v["list_name"], "P90 inference time above 0.2 ms", "{v}");
     assert!(
-        v["list_history"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .any(|t| t.as_str().is_some_and(|t| t.contains("Pending → Alerting"))),
+        strings_at(&v["list_history"])
+            .iter()
+            .any(|t| t.contains("Pending → Alerting")),
         "{v}"
     );
     assert_eq!(v["page_errors"], serde_json::json!([]), "{v}");

@@ -8,30 +8,16 @@
 // from a shared link (unsaved) is evaluated in the tab. Markup in the rule's name and
 // message stays text. Prints one JSON object.
 // Usage: node alerts.mjs URL SHOTS_DIR SHARED_LINK
-import { chromium } from 'playwright-core';
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { T, launch, readServerRow, setValue } from './alerting.mjs';
 
 const [url, shots, link] = process.argv.slice(2);
-const profile = mkdtempSync(join(tmpdir(), 'lookout-alerts-'));
-const ctx = await chromium.launchPersistentContext(profile, {
-  executablePath: '/usr/bin/chromium',
-  headless: true,
-  viewport: { width: 1280, height: 1000 },
-  args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-    '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-});
+const ctx = await launch('lookout-alerts-');
 const out = { steps: [] };
 const step = (s) => out.steps.push(s);
-const T = { timeout: 20000 };
 const XSS = '<img src=x onerror="window.__pwned=1">';
 const errors = [];
 const dialogs = [];
-const setValue = async (page, selector, value) => {
-  await page.fill(selector, value);
-  await page.dispatchEvent(selector, 'change');
-};
 const openEditor = async (page) => {
   await page.click('#panel-1 .dash-panel-menu');
   await page.click('#panel-1 .menu-edit');
@@ -106,15 +92,11 @@ try {
   step('alerting');
 
   // The alert list.
-  await page.click('#view-alerts');
-  const row = '.alert-row[data-key="e2e-alerts/1"][data-by="server"]';
-  await page.waitForSelector(`${row}[data-state="alerting"]`, T);
-  out.list_state = await page.$eval(row, (e) => e.dataset.state);
-  out.list_name = await page.textContent(`${row} .alert-open`);
-  await page.click(`${row} .alert-expand`);
-  await page.waitForSelector('.alert-history .alert-transition', T);
-  out.list_history = await page.$$eval('.alert-history .alert-transition', (els) => els.map((e) => e.textContent));
-  await page.screenshot({ path: join(shots, 'alerts-list.png'), fullPage: true });
+  const listed = await readServerRow(page, 'e2e-alerts/1', 'alerting', join(shots, 'alerts-list.png'));
+  const row = listed.row;
+  out.list_state = listed.state;
+  out.list_name = listed.name;
+  out.list_history = listed.history;
   out.img_elements_list = await page.$$eval('img[src="x"]', (els) => els.length);
   out.pwned_list = await page.evaluate(() => typeof window.__pwned);
   step('list');

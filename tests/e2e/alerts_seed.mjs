@@ -8,29 +8,15 @@
 // Pushgateway: Pending, then Alerting on the panel and in the alert list. Traffic stopped: the
 // P90 has no samples, the rule goes back to OK. Prints one JSON object.
 // Usage: node alerts_seed.mjs URL SHOTS_DIR
-import { chromium } from 'playwright-core';
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { T, launch, readServerRow, setValue } from './alerting.mjs';
 
 const [url, shots] = process.argv.slice(2);
-const profile = mkdtempSync(join(tmpdir(), 'lookout-alerts-seed-'));
-const ctx = await chromium.launchPersistentContext(profile, {
-  executablePath: '/usr/bin/chromium',
-  headless: true,
-  viewport: { width: 1280, height: 1000 },
-  args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-    '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-});
+const ctx = await launch('lookout-alerts-seed-');
 const out = { steps: [] };
 const step = (s) => out.steps.push(s);
-const T = { timeout: 20000 };
 const errors = [];
 const P90 = '#panel-5';
-const setValue = async (page, selector, value) => {
-  await page.fill(selector, value);
-  await page.dispatchEvent(selector, 'change');
-};
 const headerIs = (page, state, timeout) => page.waitForSelector(
   `${P90} .dash-panel-alert[data-state="${state}"]`, { timeout });
 
@@ -114,15 +100,11 @@ try {
   step('alerting');
 
   // The alert list.
-  await page.click('#view-alerts');
-  const row = '.alert-row[data-key="lookout-seed/5"][data-by="server"]';
-  await page.waitForSelector(`${row}[data-state="alerting"]`, T);
-  out.list_state = await page.$eval(row, (e) => e.dataset.state);
-  out.list_name = await page.textContent(`${row} .alert-open`);
-  await page.click(`${row} .alert-expand`);
-  await page.waitForSelector('.alert-history .alert-transition', T);
-  out.list_history = await page.$$eval('.alert-history .alert-transition', (els) => els.map((e) => e.textContent));
-  await page.screenshot({ path: join(shots, 'seed-alert-list.png'), fullPage: true });
+  const listed = await readServerRow(page, 'lookout-seed/5', 'alerting', join(shots, 'seed-alert-list.png'));
+  const row = listed.row;
+  out.list_state = listed.state;
+  out.list_name = listed.name;
+  out.list_history = listed.history;
   await page.click(`${row} .alert-open`);
   await page.waitForSelector(`#dashboard[data-uid="lookout-seed"] ${P90}`, T);
   step('list');

@@ -578,13 +578,6 @@ impl ThresholdsStyle {
         )
     }
 
-    pub fn dashed(self) -> bool {
-        matches!(
-            self,
-            ThresholdsStyle::Dashed | ThresholdsStyle::DashedAndArea
-        )
-    }
-
     pub fn areas(self) -> bool {
         matches!(
             self,

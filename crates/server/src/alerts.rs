@@ -488,7 +488,7 @@ impl Alerts {
             None => self.run_rule(&entry, now).await,
         };
         let channels = lock(&self.channels).clone();
-        let ctx = self.payload_context(&entry);
+        let ctx = self.payload_context(&entry.dashboard.uid, entry.panel_id);
         let mut inner = lock(&self.inner);
         inner.running.remove(&key);
         if !inner.rules.contains_key(&key) {
@@ -544,15 +544,13 @@ impl Alerts {
         }
     }
 
-    fn payload_context(&self, entry: &RuleEntry) -> PayloadContext {
+    /// What payloads say about the rule on panel `panel_id` of dashboard `uid`: ids and a link.
+    fn payload_context(&self, uid: &str, panel_id: u64) -> PayloadContext {
         let base = self.base_url.get().map_or("", String::as_str);
         PayloadContext {
-            rule_id: entry.panel_id as i64,
-            panel_id: entry.panel_id as i64,
-            rule_url: format!(
-                "{base}/?dashboard={}&viewPanel={}",
-                entry.dashboard.uid, entry.panel_id
-            ),
+            rule_id: panel_id as i64,
+            panel_id: panel_id as i64,
+            rule_url: format!("{base}/?dashboard={uid}&viewPanel={panel_id}"),
             ..PayloadContext::default()
         }
     }
@@ -1344,16 +1342,7 @@ async fn notify(alerts: Arc<Alerts>, req: Request) -> Response {
     let targets = channels_for(&rule, &channels);
     let now = now_ms();
     let key = format!("tab:{}/{}", request.dashboard_uid, request.panel_id);
-    let base = alerts.base_url.get().map_or("", String::as_str);
-    let ctx = PayloadContext {
-        rule_id: request.panel_id as i64,
-        panel_id: request.panel_id as i64,
-        rule_url: format!(
-            "{base}/?dashboard={}&viewPanel={}",
-            request.dashboard_uid, request.panel_id
-        ),
-        ..PayloadContext::default()
-    };
+    let ctx = alerts.payload_context(&request.dashboard_uid, request.panel_id);
     let mut outgoing = Vec::new();
     for mut note in request.notifications {
         let Some(uid) = note.channel_uid.clone() else {
