@@ -117,6 +117,8 @@ try {
   await page.click('#tab-notebook');
   await headerIs(page, 'ok', 120000);
   out.ok_after_ms = Date.now() - out.traffic_stopped;
+  // The sampler runs every 100 ms: let it see the OK the header shows now.
+  await page.waitForFunction(() => window.__states[window.__states.length - 1] === 'ok', null, T);
   out.header_states = await page.evaluate(() => window.__states);
   // Every time series panel drawn (the P90 one has data now).
   await page.waitForFunction(() => document.querySelectorAll('#dashboard .lk-ts').length >= 3, null, { timeout: 30000 });
