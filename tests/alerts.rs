@@ -14,7 +14,7 @@ use std::net::TcpListener;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use lookout_tests::{
-    Daemon, Received, Receiver, ServerLog, TempDir, free_port, start_alertmanager,
+    Daemon, Received, Receiver, ServerLog, TempDir, closed_port, start_alertmanager,
     start_prometheus, start_server_logged, wait_for,
 };
 use serde_json::{Value, json};
@@ -220,21 +220,19 @@ fn alerts_fire_notify_survive_a_kill_and_resolve() {
     let dir = TempDir::new("alerts");
     let data = dir.0.join("data");
     let data_dir = data.to_string_lossy().into_owned();
-    let am_port = free_port();
-    let _am = start_alertmanager(am_port, &dir);
-    let prom_port = free_port();
+    let am = start_alertmanager(&dir);
+    let am_port = am.port();
     let prom_dir = TempDir::new("alerts-prometheus");
-    let _prometheus = start_prometheus(
-        prom_port,
+    let prom = start_prometheus(
         &prom_dir,
         &format!(
             "  - job_name: am\n    static_configs:\n      - targets: ['127.0.0.1:{am_port}']\n"
         ),
     );
-    let prometheus = format!("http://127.0.0.1:{prom_port}");
+    let prometheus = prom.url();
     let hook = Receiver::start();
     let slack = Receiver::start();
-    let closed = free_port();
+    let closed = closed_port();
     let slow = black_hole();
     let fill = backfill(&dir);
     let mut answers = Answers::default();
@@ -642,6 +640,7 @@ fn alerts_off_evaluates_nothing() {
     let channel = json!({"name": "Hook", "type": "webhook", "settings": {"url": hook.url("/h")}});
     let (s, v) = answers.call("PUT", &format!("{base}/api/channels/hook"), Some(&channel));
     assert_eq!(s, 200, "{v}");
+    // A window in which nothing may change (nothing to poll for): the rules stay unevaluated.
     let started = Instant::now();
     while started.elapsed() < Duration::from_millis(2_500) {
         let v = answers.get(&format!("{base}/api/alerts"));
@@ -667,6 +666,7 @@ fn alerts_off_evaluates_nothing() {
                          "notifications": [note]});
     let (s, v) = answers.call("POST", &format!("{base}/api/alerts/notify"), Some(&request));
     assert_eq!(s, 409, "{v}");
+    // Deliberately a fixed window: nothing may arrive at the hook during it.
     std::thread::sleep(Duration::from_millis(500));
     assert!(hook.requests().is_empty());
 }
@@ -856,6 +856,7 @@ fn a_tab_hands_its_notifications_to_the_server() {
         .send()
         .expect("cross-site POST");
     assert_eq!(cross.status().as_u16(), 403);
+    // Deliberately a fixed window: nothing refused may be delivered during it.
     std::thread::sleep(Duration::from_millis(1_500));
     assert_eq!(hook.requests().len() + slack.requests().len(), before);
     // No secret in an answer or a log line.

@@ -119,8 +119,21 @@ fn kill_9_during_a_burst_of_saves_loses_nothing() {
             })
         })
         .collect();
-    // Let the saves run, then kill -9 (SIGKILL) the server mid-burst.
-    std::thread::sleep(Duration::from_millis(1500));
+    // Let the saves run until every dashboard has a few acknowledged versions, then kill -9
+    // (SIGKILL) the server mid-burst.
+    lookout_tests::wait_for(
+        "3 acknowledged saves of each dashboard",
+        Duration::from_secs(60),
+        || {
+            let acked = acked.lock().ok()?;
+            (0..4)
+                .all(|w| {
+                    let uid = format!("d{w}");
+                    acked.iter().filter(|(u, _)| *u == uid).count() >= 3
+                })
+                .then_some(())
+        },
+    );
     server.stop();
     stop.store(true, std::sync::atomic::Ordering::Relaxed);
     for w in workers {

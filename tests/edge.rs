@@ -7,8 +7,8 @@ use std::time::Duration;
 
 use lookout_model::{Backend, Classifier, LABELS};
 use lookout_tests::{
-    bad_input_cases, get, parse_exposition, post, run_lookout, start_pushgateway, start_workerd,
-    wait_for,
+    bad_input_cases, get, parse_exposition, post, run_lookout, start_pushgateway,
+    start_pushgateway_at, start_workerd, wait_for,
 };
 
 /// Images per batch request the worker accepts.
@@ -114,8 +114,8 @@ fn worker_predicts_like_native_and_refuses_bad_input() {
 
 #[test]
 fn worker_pushes_to_pushgateway_and_survives_an_outage() {
-    let pg_port = lookout_tests::free_port();
-    let pg = start_pushgateway(pg_port);
+    let pg = start_pushgateway();
+    let pg_port = pg.port();
     let pg_url = format!("http://127.0.0.1:{pg_port}");
     let (_workerd, base) = start_workerd(Some(&pg_url));
     let health = || -> serde_json::Value {
@@ -164,8 +164,9 @@ fn worker_pushes_to_pushgateway_and_survives_an_outage() {
         (health()["push"]["failed"].as_u64()? > 0).then_some(())
     });
 
-    // A new, empty Pushgateway on the same port: the next request's push carries all 75.
-    let _pg = start_pushgateway(pg_port);
+    // A new, empty Pushgateway on the same port (the worker pushes to that URL): the next
+    // request's push carries all 75.
+    let _pg = start_pushgateway_at(pg_port);
     traffic(5);
     wait_for(
         "all 75 predictions at the Pushgateway",

@@ -1,12 +1,19 @@
-//! Shared helpers for Lookout's cross-crate tests: shipped data, the `lookout` binary, and
-//! real daemons (Pushgateway, Prometheus) started on free 127.0.0.1 ports and stopped on drop.
+//! Shared helpers for Lookout's cross-crate tests: shipped data, the `lookout` binary, HTTP
+//! helpers, a notification receiver, and the real daemons of `lookout-testkit` (re-exported:
+//! each binds port 0 itself and is found through /proc; stopped on drop).
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
+
+pub use lookout_testkit::{
+    Daemon, Log, TempDir, closed_port, get, listening_ports, start_alertmanager, start_prometheus,
+    start_prometheus_with, start_pushgateway, start_pushgateway_at, start_victoria_metrics,
+    wait_for,
+};
 
 /// Folder of this crate (the repository's `tests/`).
 pub fn tests_dir() -> PathBuf {
@@ -49,241 +56,13 @@ pub fn lookout_bin() -> PathBuf {
     bin
 }
 
-/// A free TCP port on 127.0.0.1.
-pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("free port")
-}
-
-/// A fresh temporary folder, removed on drop.
-pub struct TempDir(pub PathBuf);
-
-impl TempDir {
-    pub fn new(tag: &str) -> Self {
-        let p = std::env::temp_dir().join(format!(
-            "lookout-{tag}-{}-{:x}",
-            std::process::id(),
-            rand_u64()
-        ));
-        std::fs::create_dir_all(&p).expect("temp dir");
-        Self(p)
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
-fn rand_u64() -> u64 {
-    use std::hash::{BuildHasher, RandomState};
-    RandomState::new().hash_one(Instant::now())
-}
-
-/// A child process killed (and reaped) on drop, then its scratch folder (if any) removed.
-pub struct Daemon {
-    pub name: String,
-    child: Child,
-    /// Held only to be removed after the process is gone.
-    _scratch: Option<TempDir>,
-}
-
-/// `--data-dir` of a fresh temporary folder unless `extra` names one: a test's server never
-/// writes into the user's data folder (`lookout serve`'s default).
-fn serve_data_dir(extra: &[&str]) -> (Vec<String>, Option<TempDir>) {
-    if extra.contains(&"--data-dir") {
-        return (Vec::new(), None);
-    }
-    let dir = TempDir::new("serve-data");
-    (
-        vec!["--data-dir".into(), dir.0.to_string_lossy().into_owned()],
-        Some(dir),
-    )
-}
-
-impl Daemon {
-    pub fn spawn(name: &str, cmd: &mut Command) -> Self {
-        let child = cmd
-            .stdin(Stdio::null())
-            .spawn()
-            .unwrap_or_else(|e| panic!("cannot start {name}: {e} (cargo xtask setup installs it)"));
-        Self {
-            name: name.into(),
-            child,
-            _scratch: None,
-        }
-    }
-
-    pub fn stop(mut self) {
-        self.kill();
-    }
-
-    fn kill(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-impl Drop for Daemon {
-    fn drop(&mut self) {
-        self.kill();
-    }
-}
-
-/// Polls `f` until it returns `Some`, or panics after `timeout` with `what`.
-pub fn wait_for<T>(what: &str, timeout: Duration, mut f: impl FnMut() -> Option<T>) -> T {
-    let start = Instant::now();
-    loop {
-        if let Some(v) = f() {
-            return v;
-        }
-        assert!(
-            start.elapsed() < timeout,
-            "timed out after {timeout:?} waiting for {what}"
-        );
-        std::thread::sleep(Duration::from_millis(100));
-    }
-}
-
-/// GET a URL; `None` on any failure (for polling).
-pub fn get(url: &str) -> Option<String> {
-    let resp = reqwest::blocking::Client::new()
-        .get(url)
-        .timeout(Duration::from_secs(5))
-        .send()
-        .ok()?;
-    if !resp.status().is_success() {
-        return None;
-    }
-    resp.text().ok()
-}
-
-/// A real Pushgateway (Debian `prometheus-pushgateway`) on `port`, no persistence.
-pub fn start_pushgateway(port: u16) -> Daemon {
-    let d = Daemon::spawn(
-        "pushgateway",
-        Command::new("prometheus-pushgateway")
-            .arg(format!("--web.listen-address=127.0.0.1:{port}"))
-            // Debian's build persists to /var/lib/prometheus/pushgateway.data by default,
-            // shared by every instance: keep each test's Pushgateway in memory and empty.
-            .arg("--persistence.file=")
-            .stdout(Stdio::null())
-            .stderr(Stdio::null()),
-    );
-    wait_for("pushgateway", Duration::from_secs(20), || {
-        get(&format!("http://127.0.0.1:{port}/-/ready"))
-    });
-    d
-}
-
-/// A real Prometheus (Debian `prometheus`) with the given scrape configs, 1 s scrapes.
-pub fn start_prometheus(port: u16, dir: &TempDir, scrape_configs: &str) -> Daemon {
-    start_prometheus_with(port, dir, scrape_configs, &[])
-}
-
-/// [`start_prometheus`] with more flags (e.g. `--web.cors.origin=.*`).
-pub fn start_prometheus_with(
-    port: u16,
-    dir: &TempDir,
-    scrape_configs: &str,
-    flags: &[&str],
-) -> Daemon {
-    let cfg = dir.0.join("prometheus.yml");
-    std::fs::write(
-        &cfg,
-        format!(
-            "global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\nscrape_configs:\n{scrape_configs}"
-        ),
-    )
-    .expect("prometheus config");
-    let d = Daemon::spawn(
-        "prometheus",
-        Command::new("prometheus")
-            .arg(format!("--config.file={}", cfg.display()))
-            .arg(format!(
-                "--storage.tsdb.path={}",
-                dir.0.join("data").display()
-            ))
-            .arg(format!("--web.listen-address=127.0.0.1:{port}"))
-            .args(flags)
-            .stdout(Stdio::null())
-            .stderr(Stdio::null()),
-    );
-    wait_for("prometheus", Duration::from_secs(30), || {
-        get(&format!("http://127.0.0.1:{port}/-/ready"))
-    });
-    d
-}
-
-/// A real VictoriaMetrics (Debian `victoria-metrics`, single node) on `port` scraping with
-/// Prometheus-style `scrape_configs` (1 s), its data in `dir`. Recent samples are visible at
-/// once (`-search.latencyOffset=0s`; VictoriaMetrics hides the last 30 s by default).
-pub fn start_victoria_metrics(port: u16, dir: &TempDir, scrape_configs: &str) -> Daemon {
-    let cfg = dir.0.join("vm-scrape.yml");
-    std::fs::write(
-        &cfg,
-        format!("global:\n  scrape_interval: 1s\nscrape_configs:\n{scrape_configs}"),
-    )
-    .expect("victoria-metrics scrape config");
-    let d = Daemon::spawn(
-        "victoria-metrics",
-        Command::new("victoria-metrics")
-            .arg(format!("-httpListenAddr=127.0.0.1:{port}"))
-            .arg(format!(
-                "-storageDataPath={}",
-                dir.0.join("vm-data").display()
-            ))
-            .arg(format!("-promscrape.config={}", cfg.display()))
-            .arg("-search.latencyOffset=0s")
-            .stdout(Stdio::null())
-            .stderr(Stdio::null()),
-    );
-    wait_for("victoria-metrics", Duration::from_secs(30), || {
-        get(&format!("http://127.0.0.1:{port}/health"))
-    });
-    d
-}
-
-/// `lookout serve` on a free port; returns the daemon and its base URL.
+/// `lookout serve` (the binary built with these tests) with `extra` options, on a port it
+/// picks itself, with a scratch `--data-dir` unless `extra` names one; returns the daemon
+/// and its base URL (no trailing slash) once `/healthz` answers. Its stderr is echoed.
 pub fn start_server(extra: &[&str]) -> (Daemon, String) {
-    let (data_args, scratch) = serve_data_dir(extra);
-    let mut child = Command::new(lookout_bin())
-        .args(["serve", "--addr", "127.0.0.1:0"])
-        .args(extra)
-        .args(&data_args)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .stdin(Stdio::null())
-        .spawn()
-        .expect("start lookout serve");
-    let stdout = child.stdout.take().expect("stdout");
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-            if let Some(rest) = line.strip_prefix("Lookout listening on ") {
-                let url = rest
-                    .split_whitespace()
-                    .next()
-                    .unwrap_or("")
-                    .trim_end_matches('/');
-                let _ = tx.send(url.to_string());
-            }
-        }
-    });
-    let url = rx
-        .recv_timeout(Duration::from_secs(60))
-        .expect("lookout serve printed its URL");
-    (
-        Daemon {
-            name: "lookout serve".into(),
-            child,
-            _scratch: scratch,
-        },
-        url,
-    )
+    let d = lookout_testkit::start_lookout(&lookout_bin(), extra);
+    let url = d.url();
+    (d, url)
 }
 
 /// Runs `lookout` to completion; panics with its stderr on failure.
@@ -440,42 +219,12 @@ pub fn edge_dir() -> PathBuf {
     tests_dir().join("../crates/edge")
 }
 
-/// Starts the worker in a real workerd (npm) on a free port, with `PUSHGATEWAY_URL` set when
-/// given; returns it and its base URL once `/healthz` answers.
+/// Starts the worker in a real workerd (npm) on a port it picks, with `PUSHGATEWAY_URL` set
+/// when given; returns it and its base URL once `/healthz` answers.
 pub fn start_workerd(pushgateway: Option<&str>) -> (Daemon, String) {
-    let dir = edge_dir();
-    for f in [
-        "build/index.js",
-        "build/index_bg.wasm",
-        "node_modules/.bin/workerd",
-    ] {
-        assert!(
-            dir.join(f).exists(),
-            "{} missing: run `cargo xtask edge-build` (cargo xtask test does)",
-            dir.join(f).display()
-        );
-    }
-    let port = free_port();
-    let mut cmd = Command::new(dir.join("node_modules/.bin/workerd"));
-    cmd.arg("serve")
-        .arg(dir.join("workerd.capnp"))
-        .arg(format!("--socket-addr=http=127.0.0.1:{port}"))
-        .env("PUSHGATEWAY_URL", pushgateway.unwrap_or(""))
-        .stdout(Stdio::null())
-        .stderr(Stdio::inherit());
-    let d = Daemon::spawn("workerd", &mut cmd);
-    let base = format!("http://127.0.0.1:{port}");
-    wait_for("workerd", Duration::from_secs(60), || {
-        get(&format!("{base}/healthz"))
-    });
-    (d, base)
-}
-
-impl Daemon {
-    /// The daemon's process id (e.g. to read its CPU time from /proc).
-    pub fn pid(&self) -> u32 {
-        self.child.id()
-    }
+    let d = lookout_testkit::start_workerd(&edge_dir(), pushgateway);
+    let url = d.url();
+    (d, url)
 }
 
 /// POSTs to `{base}/predict` on a raw socket: headers declaring `declared` bytes of body and
@@ -583,90 +332,15 @@ pub fn check_refusals(
 
 /// What a `lookout serve` started by [`start_server_logged`] printed, stdout and stderr, one
 /// entry per line.
-pub type ServerLog = std::sync::Arc<std::sync::Mutex<Vec<String>>>;
+pub type ServerLog = Log;
 
 /// [`start_server`] keeping every line the server prints (stderr is echoed too), e.g. to check
 /// that a secret never reaches a log line.
 pub fn start_server_logged(extra: &[&str]) -> (Daemon, String, ServerLog) {
-    let (data_args, scratch) = serve_data_dir(extra);
-    let mut child = Command::new(lookout_bin())
-        .args(["serve", "--addr", "127.0.0.1:0"])
-        .args(extra)
-        .args(&data_args)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .stdin(Stdio::null())
-        .spawn()
-        .expect("start lookout serve");
-    let log: ServerLog = Default::default();
-    let stdout = child.stdout.take().expect("stdout");
-    let stderr = child.stderr.take().expect("stderr");
-    let (tx, rx) = std::sync::mpsc::channel();
-    let out_log = log.clone();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-            if let Some(rest) = line.strip_prefix("Lookout listening on ") {
-                let url = rest
-                    .split_whitespace()
-                    .next()
-                    .unwrap_or("")
-                    .trim_end_matches('/');
-                let _ = tx.send(url.to_string());
-            }
-            if let Ok(mut l) = out_log.lock() {
-                l.push(line);
-            }
-        }
-    });
-    let err_log = log.clone();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-            eprintln!("[lookout serve] {line}");
-            if let Ok(mut l) = err_log.lock() {
-                l.push(line);
-            }
-        }
-    });
-    let url = rx
-        .recv_timeout(Duration::from_secs(60))
-        .expect("lookout serve printed its URL");
-    (
-        Daemon {
-            name: "lookout serve".into(),
-            child,
-            _scratch: scratch,
-        },
-        url,
-        log,
-    )
-}
-
-/// A real Alertmanager (Debian `prometheus-alertmanager`) on `port`, one receiver that sends
-/// nothing, its data and config in `dir`, no clustering.
-pub fn start_alertmanager(port: u16, dir: &TempDir) -> Daemon {
-    let cfg = dir.0.join("alertmanager.yml");
-    std::fs::write(
-        &cfg,
-        "route:\n  receiver: none\n  group_wait: 1s\nreceivers:\n  - name: none\n",
-    )
-    .expect("alertmanager config");
-    let d = Daemon::spawn(
-        "alertmanager",
-        Command::new("prometheus-alertmanager")
-            .arg(format!("--config.file={}", cfg.display()))
-            .arg(format!(
-                "--storage.path={}",
-                dir.0.join("am-data").display()
-            ))
-            .arg(format!("--web.listen-address=127.0.0.1:{port}"))
-            .arg("--cluster.listen-address=")
-            .stdout(Stdio::null())
-            .stderr(Stdio::null()),
-    );
-    wait_for("alertmanager", Duration::from_secs(30), || {
-        get(&format!("http://127.0.0.1:{port}/-/ready"))
-    });
-    d
+    let d = lookout_testkit::start_lookout(&lookout_bin(), extra);
+    let url = d.url();
+    let log = d.log().expect("lookout serve's output is captured");
+    (d, url, log)
 }
 
 /// One request a [`Receiver`] got.

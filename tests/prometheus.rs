@@ -7,8 +7,8 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use lookout_tests::{
-    TempDir, classic_quantile, free_port, get, parse_exposition, prom_query, run_lookout,
-    start_prometheus, start_pushgateway, start_server, wait_for,
+    TempDir, classic_quantile, get, parse_exposition, prom_query, run_lookout, start_prometheus,
+    start_pushgateway, start_pushgateway_at, start_server, wait_for,
 };
 
 fn exposition_counts(text: &str, name: &str) -> BTreeMap<String, f64> {
@@ -25,8 +25,8 @@ fn exposition_counts(text: &str, name: &str) -> BTreeMap<String, f64> {
 
 #[test]
 fn seed_queries_return_the_right_numbers() {
-    let pg_port = free_port();
-    let _pg = start_pushgateway(pg_port);
+    let pg = start_pushgateway();
+    let pg_port = pg.port();
     let (_server, base) = start_server(&[
         "--pushgateway",
         &format!("http://127.0.0.1:{pg_port}"),
@@ -36,14 +36,13 @@ fn seed_queries_return_the_right_numbers() {
         "it-server",
     ]);
     let prom_dir = TempDir::new("prom");
-    let prom_port = free_port();
-    let _prom = start_prometheus(
-        prom_port,
+    let prom = start_prometheus(
         &prom_dir,
         &format!(
             "  - job_name: pushgateway\n    honor_labels: true\n    static_configs:\n      - targets: ['127.0.0.1:{pg_port}']\n"
         ),
     );
+    let prom_port = prom.port();
     // Prometheus has seen the zero state before any traffic.
     wait_for(
         "first scrape of the zero state",
@@ -80,8 +79,24 @@ fn seed_queries_return_the_right_numbers() {
             (r.len() == 1 && r[0].1 == 120.0).then_some(())
         },
     );
-    // Let a few more scrapes land so the rate windows hold the final values.
-    std::thread::sleep(Duration::from_secs(3));
+    // The rate windows hold the final values: a rate per label, positive exactly where the
+    // server counted predictions (asserted again below, as before).
+    wait_for(
+        "the rates of the final values",
+        Duration::from_secs(30),
+        || {
+            let r = prom_query(
+                prom_port,
+                "sum by (label) (rate(prediction_value_total[1m]))",
+            );
+            (r.len() == 10
+                && r.iter().all(|(labels, v)| {
+                    let label = labels["label"].as_str().unwrap_or("");
+                    (*v > 0.0) == (per_label.get(label).copied().unwrap_or(0.0) > 0.0)
+                }))
+            .then_some(())
+        },
+    );
 
     // sum by (instance) (prediction_value_total)
     let r = prom_query(prom_port, "sum by (instance) (prediction_value_total)");
@@ -150,8 +165,8 @@ fn seed_queries_return_the_right_numbers() {
 
 #[test]
 fn pushgateway_outage_loses_no_increment() {
-    let pg_port = free_port();
-    let pg = start_pushgateway(pg_port);
+    let pg = start_pushgateway();
+    let pg_port = pg.port();
     let pg_url = format!("http://127.0.0.1:{pg_port}");
     let (_server, base) = start_server(&[
         "--pushgateway",
@@ -231,8 +246,9 @@ fn pushgateway_outage_loses_no_increment() {
         (h["push"]["consecutive_failures"].as_u64()? > 0).then_some(())
     });
 
-    // A new, empty Pushgateway on the same port: the next push carries everything.
-    let _pg = start_pushgateway(pg_port);
+    // A new, empty Pushgateway on the same port (the server pushes to that URL): the next
+    // push carries everything.
+    let _pg = start_pushgateway_at(pg_port);
     traffic("5");
     wait_for(
         "all 75 predictions at the Pushgateway",

@@ -15,7 +15,7 @@ use lookout_promql::Scraper;
 use lookout_promql::testlang::almost_equal;
 use lookout_promql::value::{ApiResponse, QueryData};
 use lookout_promql::{Engine, Labels, Storage};
-use lookout_tests::{TempDir, classic_quantile, free_port, start_prometheus, tests_dir};
+use lookout_tests::{TempDir, classic_quantile, start_prometheus, tests_dir};
 
 const STEP_MS: i64 = 15_000;
 const POINTS: i64 = 241; // one hour at 15 s
@@ -485,8 +485,8 @@ fn engine_agrees_with_prometheus() {
         "promtool: {}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let port = free_port();
-    let _prom = start_prometheus(port, &dir, "");
+    let prom = start_prometheus(&dir, "");
+    let port = prom.port();
 
     let mut storage = Storage::new();
     for (labels, points) in &series {
@@ -779,13 +779,11 @@ fn server_api_agrees_with_prometheus() {
             "1",
         ]);
     let target = ours.trim_start_matches("http://").to_string();
-    let port = free_port();
-    let _prom = start_prometheus(
-        port,
+    let prom = start_prometheus(
         &dir,
         &format!("  - job_name: lookout\n    static_configs:\n      - targets: ['{target}']\n"),
     );
-    let theirs = format!("http://127.0.0.1:{port}");
+    let theirs = prom.url();
     // Blocks loaded, and the server scraped (for metadata).
     lookout_tests::wait_for("blocks and a scrape", Duration::from_secs(90), || {
         let (_, blocks) = api(

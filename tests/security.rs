@@ -6,7 +6,7 @@
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use lookout_tests::{TempDir, free_port, get, sample_b64, start_pushgateway, start_server};
+use lookout_tests::{TempDir, get, sample_b64, start_pushgateway, start_server};
 
 /// How a request presents itself.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -67,9 +67,9 @@ const CHANNEL: &str = r#"{"name": "Hook", "type": "webhook", "secureSettings": {
 
 #[test]
 fn every_route_method_and_origin() {
-    let pg_port = free_port();
-    let _pg = start_pushgateway(pg_port);
-    let pg = format!("http://127.0.0.1:{pg_port}");
+    let pg_daemon = start_pushgateway();
+    let pg_port = pg_daemon.port();
+    let pg = pg_daemon.url();
     let data = TempDir::new("security-data");
     let data_dir = data.0.to_string_lossy().into_owned();
     let (_server, base) = start_server(&[
@@ -446,9 +446,9 @@ fn every_route_method_and_origin() {
 
 #[test]
 fn an_allowed_origin_may_push_and_no_other() {
-    let pg_port = free_port();
-    let _pg = start_pushgateway(pg_port);
-    let pg = format!("http://127.0.0.1:{pg_port}");
+    let pg_daemon = start_pushgateway();
+    let pg_port = pg_daemon.port();
+    let pg = pg_daemon.url();
     let (_server, base) = start_server(&[
         "--pushgateway",
         &pg,

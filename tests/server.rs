@@ -5,8 +5,7 @@
 use std::process::{Command, Stdio};
 
 use lookout_tests::{
-    Daemon, bad_input_cases, free_port, get, lookout_bin, parse_exposition, post, sample_b64,
-    start_server, wait_for,
+    Daemon, bad_input_cases, get, lookout_bin, parse_exposition, post, sample_b64, start_server,
 };
 
 #[test]
@@ -154,13 +153,11 @@ fn serves_the_page_files_when_given_a_folder() {
 fn keeps_serving_when_its_stdout_is_closed() {
     let (reader, writer) = std::io::pipe().expect("pipe");
     drop(reader);
-    let port = free_port();
-    let addr = format!("127.0.0.1:{port}");
     let data = lookout_tests::TempDir::new("stdout-closed");
-    let daemon = Daemon::spawn(
+    let mut daemon = Daemon::spawn(
         "lookout serve",
         Command::new(lookout_bin())
-            .args(["serve", "--addr", &addr])
+            .args(["serve", "--addr", "127.0.0.1:0"])
             .arg("--data-dir")
             .arg(&data.0)
             // A second start-up line, as in the run that found this.
@@ -168,9 +165,10 @@ fn keeps_serving_when_its_stdout_is_closed() {
             .stdout(writer)
             .stderr(Stdio::null()),
     );
-    let health = wait_for("/healthz", std::time::Duration::from_secs(60), || {
-        get(&format!("http://{addr}/healthz"))
-    });
+    // Its port from /proc: the line that says it is the one nobody reads.
+    let port = daemon.wait_ready("/healthz", std::time::Duration::from_secs(60));
+    let addr = format!("127.0.0.1:{port}");
+    let health = get(&format!("http://{addr}/healthz")).expect("healthz");
     assert!(health.contains("\"backend\""), "{health}");
     let (status, v) = post(
         &format!("http://{addr}/predict"),

@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use lookout_model::{Backend, Classifier};
 use lookout_tests::{
-    Receiver, TempDir, free_port, get, lookout_bin, parse_exposition, start_prometheus_with,
+    Receiver, TempDir, get, lookout_bin, parse_exposition, start_prometheus_with,
     start_pushgateway, start_server, start_victoria_metrics, tests_dir, wait_for,
 };
 
@@ -66,9 +66,9 @@ fn serve_page_with_pushgateway() -> (lookout_tests::Daemon, u16, lookout_tests::
         "{} misses the page or its notebook bundle: `cargo xtask test` builds them (trunk build --release)",
         dist.display()
     );
-    let pg_port = free_port();
-    let pg = start_pushgateway(pg_port);
-    let pg_url = format!("http://127.0.0.1:{pg_port}");
+    let pg = start_pushgateway();
+    let pg_port = pg.port();
+    let pg_url = pg.url();
     let (server, base) = start_server(&[
         "--static-dir",
         dist.to_str().expect("utf8"),
@@ -182,10 +182,8 @@ fn notebook_queries_and_draws_the_pages_metrics() {
     let scrape = format!(
         "  - job_name: pushgateway\n    honor_labels: true\n    static_configs:\n      - targets: ['127.0.0.1:{pg_port}']\n"
     );
-    let prom_port = free_port();
-    let _prom = start_prometheus_with(prom_port, &dir, &scrape, &["--web.cors.origin=.*"]);
-    let vm_port = free_port();
-    let _vm = start_victoria_metrics(vm_port, &dir, &scrape);
+    let prom = start_prometheus_with(&dir, &scrape, &["--web.cors.origin=.*"]);
+    let vm = start_victoria_metrics(&dir, &scrape);
     let shots = lookout_bin().with_file_name("e2e-notebook");
     std::fs::create_dir_all(&shots).expect("screenshot dir");
     let v = run_script(
@@ -193,8 +191,8 @@ fn notebook_queries_and_draws_the_pages_metrics() {
         &[
             format!("{base}/").as_ref(),
             shots.as_os_str(),
-            format!("http://127.0.0.1:{prom_port}").as_ref(),
-            format!("http://127.0.0.1:{vm_port}").as_ref(),
+            prom.url().as_ref(),
+            vm.url().as_ref(),
         ],
     );
     println!("{v}");
@@ -291,23 +289,20 @@ fn dashboards_are_never_lost() {
         "cargo xtask test builds the page and its notebook bundle"
     );
     let data = TempDir::new("dashboards-data");
-    let port = free_port();
-    let base = format!("http://127.0.0.1:{port}");
-    let start = || {
-        let d = lookout_tests::Daemon::spawn(
-            "lookout serve",
-            Command::new(lookout_bin())
-                .args(["serve", "--addr", &format!("127.0.0.1:{port}")])
-                .arg("--static-dir")
-                .arg(&dist)
-                .arg("--data-dir")
-                .arg(&data.0)
-                .stdout(Stdio::null()),
-        );
+    let (dist_dir, data_dir) = (
+        dist.to_str().expect("utf8").to_string(),
+        data.0.to_str().expect("utf8").to_string(),
+    );
+    // The first start picks its port; a restart takes the same one (the page stays open on
+    // that URL).
+    let start = |addr: Option<&str>| {
+        let mut args = vec!["--static-dir", &dist_dir, "--data-dir", &data_dir];
+        args.extend(addr.map(|a| ["--addr", a]).into_iter().flatten());
+        let (d, base) = start_server(&args);
         wait_for("lookout serve", Duration::from_secs(60), || {
             get(&format!("{base}/api/dashboards")).filter(|b| b.contains("dashboards"))
         });
-        d
+        (d, base)
     };
     let file_title = |uid: &str| -> Option<String> {
         let text =
@@ -315,7 +310,9 @@ fn dashboards_are_never_lost() {
         let v: serde_json::Value = serde_json::from_str(&text).ok()?;
         v["title"].as_str().map(str::to_string)
     };
-    let mut server = Some(start());
+    let (first, base) = start(None);
+    let addr = base.trim_start_matches("http://").to_string();
+    let mut server = Some(first);
     let shots = lookout_bin().with_file_name("e2e-dashboards");
     std::fs::create_dir_all(&shots).expect("screenshot dir");
     let mut child = Command::new("node")
@@ -353,7 +350,7 @@ fn dashboards_are_never_lost() {
                 writeln!(to_script, "stopped").expect("to script");
             }
             Some("start") => {
-                server = Some(start());
+                server = Some(start(Some(&addr)).0);
                 writeln!(to_script, "started").expect("to script");
             }
             Some("edit-file") => {
@@ -814,6 +811,7 @@ fn alerts_show_in_the_page() {
     wait_for("the resolved message", Duration::from_secs(20), || {
         (about("ok") >= 1).then_some(())
     });
+    // Deliberately a fixed window: no second message may arrive during it.
     std::thread::sleep(Duration::from_secs(2));
     assert_eq!(about("alerting"), 1, "{:?}", hook.bodies());
     assert_eq!(about("ok"), 1, "{:?}", hook.bodies());
@@ -908,6 +906,7 @@ fn seed_alert_fires_under_traffic_and_resolves() {
     wait_for("the resolved message", Duration::from_secs(20), || {
         (!about("ok").is_empty()).then_some(())
     });
+    // Deliberately a fixed window: no second message may arrive during it.
     std::thread::sleep(Duration::from_secs(2));
     let firing = about("alerting");
     assert_eq!(firing.len(), 1, "{:?}", hook.bodies());

@@ -9,16 +9,17 @@
 //! over 10 instances × 10 labels of counters at 15 s for the last hour (backfilled; the
 //! thresholds make about half of them fire).
 
+use std::ffi::OsStr;
 use std::path::Path;
-use std::process::Command;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
 use lookout_promql::Labels;
 
+use crate::build::build_lookout;
 use crate::notebook_bench::LABELS;
 use crate::promql_bench::{BackfilledPrometheus, get_json, write_openmetrics};
-use crate::{Server, build_lookout, target_dir};
+use crate::tools::target_dir;
 
 fn data(end: i64) -> Vec<(Labels, Vec<(i64, f64)>)> {
     let mut out = Vec::new();
@@ -124,6 +125,7 @@ fn usage(pid: u32) -> Result<(f64, u64)> {
 }
 
 fn measure(pid: u32, seconds: u64) -> Result<(f64, u64)> {
+    // Fixed on purpose: a warm-up, then the measured window (nothing to poll for).
     std::thread::sleep(Duration::from_secs(20));
     let (c0, _) = usage(pid)?;
     let t0 = Instant::now();
@@ -156,16 +158,19 @@ pub fn run(root: &Path, args: &[String]) -> Result<()> {
     for d in &dashboards {
         store.put(&d.uid, d.clone())?;
     }
-    let mut server = Server::start(
-        Command::new(&lookout)
-            .args(["serve", "--addr", "127.0.0.1:0", "--retention-hours", "4"])
-            .arg("--backfill")
-            .arg(&om)
-            .arg("--data-dir")
-            .arg(&data_dir),
-    )?;
+    let server = lookout_testkit::start_lookout(
+        &lookout,
+        [
+            OsStr::new("--retention-hours"),
+            OsStr::new("4"),
+            OsStr::new("--backfill"),
+            om.as_os_str(),
+            OsStr::new("--data-dir"),
+            data_dir.as_os_str(),
+        ],
+    );
     let ours = (|| -> Result<(f64, u64, usize, usize)> {
-        let url = format!("{}api/alerts", server.url);
+        let url = format!("{}/api/alerts", server.url());
         let start = Instant::now();
         let (rules, firing) = loop {
             let v = get_json(&url)?;
@@ -218,7 +223,36 @@ pub fn run(root: &Path, args: &[String]) -> Result<()> {
             rules_file.display()
         ),
     )?;
-    std::thread::sleep(Duration::from_secs(15));
+    // Every rule evaluated at least once (Prometheus' own `lastEvaluation`), as on Lookout's
+    // side above.
+    let start = Instant::now();
+    loop {
+        let v = get_json(&format!("{}/api/v1/rules", prom.url))?;
+        let rules: Vec<&serde_json::Value> = v["data"]["groups"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .flat_map(|g| g["rules"].as_array().into_iter().flatten())
+            .collect();
+        let evaluated = rules
+            .iter()
+            .filter(|r| {
+                r["lastEvaluation"]
+                    .as_str()
+                    .is_some_and(|t| !t.starts_with("0001-"))
+            })
+            .count();
+        if rules.len() == 1000 && evaluated == 1000 {
+            break;
+        }
+        if start.elapsed() > Duration::from_secs(120) {
+            bail!(
+                "Prometheus did not evaluate 1,000 rules: {} loaded, {evaluated} evaluated",
+                rules.len()
+            );
+        }
+        std::thread::sleep(Duration::from_millis(500));
+    }
     let active = get_json(&format!("{}/api/v1/alerts", prom.url))?["data"]["alerts"]
         .as_array()
         .map_or(0, Vec::len);

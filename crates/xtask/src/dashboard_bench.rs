@@ -20,14 +20,17 @@
 //! nothing may be downloaded here, so the floors above are the same-run references. Median
 //! of RUNS (default 20).
 
+use std::ffi::OsStr;
 use std::path::Path;
 use std::process::Command;
 use std::time::Instant;
 
 use anyhow::{Context, Result, bail};
 
+use crate::build::{build_lookout, web_build};
 use crate::promql_bench::{BackfilledPrometheus, median, write_openmetrics};
-use crate::{Server, build_lookout, target_dir, wasm_target_dir, web_build};
+use crate::tools::{target_dir, wasm_target_dir};
+use lookout_testkit::start_lookout;
 
 const EXPORTS: &str = "crates/grafana/testdata/grafana";
 
@@ -106,13 +109,9 @@ pub fn run(root: &Path, args: &[String]) -> Result<()> {
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir)?;
     let lookout = target_dir(root).join("release/lookout");
-    let mut server = Server::start(
-        Command::new(&lookout)
-            .args(["serve", "--addr", "127.0.0.1:0", "--data-dir"])
-            .arg(&dir),
-    )?;
+    let server = start_lookout(&lookout, [OsStr::new("--data-dir"), dir.as_os_str()]);
     let result = (|| -> Result<()> {
-        let url = format!("{}api/dashboards/bench", server.url);
+        let url = format!("{}/api/dashboards/bench", server.url());
         let mut d = dashboard.clone();
         d.version = 0;
         let mut put = Vec::new();
@@ -148,7 +147,7 @@ pub fn run(root: &Path, args: &[String]) -> Result<()> {
             durable_write(&floor_dir.join("bench.json"), body.as_bytes())?;
             floor.push(t.elapsed().as_secs_f64());
         }
-        let curl_alone = curl_overhead(&format!("{}healthz", server.url), runs)?;
+        let curl_alone = curl_overhead(&format!("{}/healthz", server.url()), runs)?;
         let (p, f, c) = (median(put), median(floor), median(curl_alone));
         println!(
             "\n| save ({bytes} bytes) | durable write from this process (floor) | PUT /api/dashboards (curl) | curl GET /healthz alone | PUT − curl alone | ratio to floor |\n|---|---|---|---|---|---|\n| Node Exporter Full | {} | {} | {} | {} | {:.1} |",
@@ -207,7 +206,7 @@ fn hundred_panels(
 fn browser(root: &Path, dir: &Path, runs: usize) -> Result<()> {
     web_build(root)?;
     // The script lives beside the page bench and uses its pinned playwright-core.
-    crate::npm_ci(&root.join("crates/xtask/peers/web"))?;
+    crate::tools::npm_ci(&root.join("crates/xtask/peers/web"))?;
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)?
         .as_millis() as i64;
@@ -224,16 +223,20 @@ fn browser(root: &Path, dir: &Path, runs: usize) -> Result<()> {
     )?;
     let lookout = target_dir(root).join("release/lookout");
     let data = dir.join("browser-data");
-    let mut server = Server::start(
-        Command::new(&lookout)
-            .args(["serve", "--addr", "127.0.0.1:0", "--retention-hours", "48"])
-            .arg("--backfill")
-            .arg(&om)
-            .arg("--static-dir")
-            .arg(root.join("dist"))
-            .arg("--data-dir")
-            .arg(&data),
-    )?;
+    let dist = root.join("dist");
+    let server = start_lookout(
+        &lookout,
+        [
+            OsStr::new("--retention-hours"),
+            OsStr::new("48"),
+            OsStr::new("--backfill"),
+            om.as_os_str(),
+            OsStr::new("--static-dir"),
+            dist.as_os_str(),
+            OsStr::new("--data-dir"),
+            data.as_os_str(),
+        ],
+    );
     let result = (|| -> Result<()> {
         let store = lookout_store::DashboardStore::open(data.join("dashboards"))?;
         let ours = hundred_panels(
@@ -254,7 +257,7 @@ fn browser(root: &Path, dir: &Path, runs: usize) -> Result<()> {
         store.put("bench-prometheus", theirs)?;
         let out = Command::new("node")
             .arg(root.join("crates/xtask/peers/web/dashboard-bench.mjs"))
-            .arg(format!("{}/", server.url.trim_end_matches('/')))
+            .arg(format!("{}/", server.url()))
             .arg(runs.to_string())
             .args(["bench-lookout", "bench-prometheus"])
             .output()

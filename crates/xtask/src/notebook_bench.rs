@@ -7,14 +7,16 @@
 //! The cell measures from the run's start to the frame after the chart was drawn
 //! (`data-query-ms`, `data-drawn-ms` on its footer); median of RUNS (default 10).
 
+use std::ffi::OsStr;
 use std::path::Path;
 use std::process::Command;
 
 use anyhow::{Context, Result, bail};
 use lookout_promql::Labels;
 
+use crate::build::{build_lookout, web_build};
 use crate::promql_bench::{BackfilledPrometheus, median, write_openmetrics};
-use crate::{Server, build_lookout, target_dir, web_build};
+use crate::tools::target_dir;
 
 /// CIFAR-10's classes, as the metrics label them.
 pub(crate) const LABELS: [&str; 10] = [
@@ -73,7 +75,7 @@ pub fn run(root: &Path, extra: &[String]) -> Result<()> {
     web_build(root)?;
     let lookout = build_lookout(root)?;
     // The script lives beside the page bench and uses its pinned playwright-core.
-    crate::npm_ci(&root.join("crates/xtask/peers/web"))?;
+    crate::tools::npm_ci(&root.join("crates/xtask/peers/web"))?;
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)?
         .as_millis() as i64;
@@ -93,17 +95,21 @@ pub fn run(root: &Path, extra: &[String]) -> Result<()> {
     )?;
     let result = (|| -> Result<()> {
         let prom_url = prom.url.clone();
-        let mut server = Server::start(
-            Command::new(&lookout)
-                .args(["serve", "--addr", "127.0.0.1:0", "--retention-hours", "48"])
-                .arg("--backfill")
-                .arg(&om)
-                .arg("--static-dir")
-                .arg(root.join("dist")),
-        )?;
+        let dist = root.join("dist");
+        let server = lookout_testkit::start_lookout(
+            &lookout,
+            [
+                OsStr::new("--retention-hours"),
+                OsStr::new("48"),
+                OsStr::new("--backfill"),
+                om.as_os_str(),
+                OsStr::new("--static-dir"),
+                dist.as_os_str(),
+            ],
+        );
         let out = Command::new("node")
             .arg(root.join("crates/xtask/peers/web/notebook-bench.mjs"))
-            .arg(format!("{}/", server.url.trim_end_matches('/')))
+            .arg(format!("{}/", server.url()))
             .arg(&prom_url)
             .arg(t0.to_string())
             .arg(end.to_string())

@@ -13,7 +13,9 @@ use std::process::Command;
 
 use anyhow::{Context, Result};
 
-use crate::{Server, build_lookout, gzip_len, peers_python, status, web_build};
+use crate::bench::peers_python;
+use crate::build::{build_lookout, gzip_len, web_build};
+use crate::tools::status;
 
 /// The files of ONNX Runtime Web's wasm backend the peer page loads.
 const ORT_FILES: [&str; 3] = [
@@ -42,7 +44,7 @@ pub fn run(root: &Path, extra: &[String]) -> Result<()> {
     web_build(root)?;
     let lookout = build_lookout(root)?;
     let web = root.join("crates/xtask/peers/web");
-    crate::npm_ci(&web)?;
+    crate::tools::npm_ci(&web)?;
     let dist = root.join("dist");
     let peer = dist.join("peer");
     std::fs::create_dir_all(peer.join("samples"))?;
@@ -106,19 +108,14 @@ pub fn run(root: &Path, extra: &[String]) -> Result<()> {
             || n == "peer.js"
     })?;
 
-    let mut server = Server::start(
-        Command::new(&lookout)
-            .args(["serve", "--addr", "127.0.0.1:0", "--static-dir"])
-            .arg(&dist),
-    )?;
-    eprintln!(
-        "xtask: page-bench: {runs} runs per backend against {}",
-        server.url
-    );
+    let server =
+        lookout_testkit::start_lookout(&lookout, ["--static-dir".as_ref(), dist.as_os_str()]);
+    let url = format!("{}/", server.url());
+    eprintln!("xtask: page-bench: {runs} runs per backend against {url}");
     let out = Command::new("node")
         .current_dir(&web)
         .arg("bench.mjs")
-        .arg(&server.url)
+        .arg(&url)
         .arg(runs.to_string())
         .arg(root.join("crates/model/tests/fixtures/native-compact.json"))
         .stderr(std::process::Stdio::inherit())

@@ -40,16 +40,16 @@ pub(crate) fn write_openmetrics(path: &Path, series: &[(Labels, Vec<(i64, f64)>)
 }
 
 /// A real Prometheus 2.42 over data backfilled with `promtool tsdb create-blocks-from
-/// openmetrics`, on a free 127.0.0.1 port; killed on drop.
+/// openmetrics`, on a port it picked (lookout-testkit); killed on drop.
 pub(crate) struct BackfilledPrometheus {
-    child: std::process::Child,
+    daemon: lookout_testkit::Daemon,
     pub url: String,
 }
 
 impl BackfilledPrometheus {
     /// The Prometheus process id.
     pub(crate) fn pid(&self) -> u32 {
-        self.child.id()
+        self.daemon.pid()
     }
 
     /// Backfills `om` into `dir/tsdb`, starts Prometheus on it with `flags`, and waits until
@@ -90,25 +90,17 @@ impl BackfilledPrometheus {
         }
         let cfg = dir.join("prometheus.yml");
         std::fs::write(&cfg, config)?;
-        let port = std::net::TcpListener::bind("127.0.0.1:0")?
-            .local_addr()?
-            .port();
-        let child = Command::new("prometheus")
-            .arg(format!("--config.file={}", cfg.display()))
-            .arg(format!(
-                "--storage.tsdb.path={}",
-                dir.join("tsdb").display()
-            ))
-            .arg(format!("--web.listen-address=127.0.0.1:{port}"))
-            .arg("--storage.tsdb.retention.time=30d")
-            .args(flags)
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .context("starting prometheus")?;
+        let mut all_flags = vec!["--storage.tsdb.retention.time=30d"];
+        all_flags.extend_from_slice(flags);
+        let daemon = lookout_testkit::start_prometheus_config(
+            &cfg,
+            &dir.join("tsdb"),
+            &all_flags,
+            Duration::from_secs(120),
+        );
         let prom = Self {
-            child,
-            url: format!("http://127.0.0.1:{port}"),
+            url: daemon.url(),
+            daemon,
         };
         let (query, at_ms, want) = ready;
         let start = Instant::now();
@@ -133,13 +125,6 @@ impl BackfilledPrometheus {
             }
             std::thread::sleep(Duration::from_millis(500));
         }
-    }
-}
-
-impl Drop for BackfilledPrometheus {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
     }
 }
 
@@ -179,7 +164,7 @@ pub(crate) fn browser_bench_lines(
     krate: &str,
     test: &str,
 ) -> Result<Vec<String>> {
-    let out = Command::new(crate::cargo_bin("wasm-pack"))
+    let out = Command::new(crate::tools::cargo_bin("wasm-pack"))
         .current_dir(root.join(krate))
         .env("CARGO_TARGET_DIR", wasm_target)
         .env("CHROMEDRIVER", "/usr/bin/chromedriver")
