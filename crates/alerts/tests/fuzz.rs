@@ -12,9 +12,9 @@ use proptest::prelude::*;
 use serde_json::{Value, json};
 
 fn seeds() -> Vec<Value> {
-    let path = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../grafana/testdata/grafana/tikv-pd-schema18-legacy-alerts.json"
+    let path = format!(
+        "{}/../grafana/testdata/grafana/tikv-pd-schema18-legacy-alerts.json",
+        std::env::var("CARGO_MANIFEST_DIR").unwrap_or_else(|_| env!("CARGO_MANIFEST_DIR").into())
     );
     let mut out = vec![json!({
         "name": "P90 inference time", "message": "slow", "frequency": "1m", "for": "5m",

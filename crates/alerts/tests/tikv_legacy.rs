@@ -25,9 +25,9 @@ fn alerts(v: &Value, out: &mut Vec<Value>) {
 
 #[test]
 fn tikv_pd_legacy_alerts() {
-    let path = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../grafana/testdata/grafana/tikv-pd-schema18-legacy-alerts.json"
+    let path = format!(
+        "{}/../grafana/testdata/grafana/tikv-pd-schema18-legacy-alerts.json",
+        std::env::var("CARGO_MANIFEST_DIR").unwrap_or_else(|_| env!("CARGO_MANIFEST_DIR").into())
     );
     let text = std::fs::read_to_string(path).unwrap();
     let dashboard: Value = serde_json::from_str(&text).unwrap();

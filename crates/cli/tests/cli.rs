@@ -20,7 +20,10 @@ fn tmp(name: &str, bytes: &[u8]) -> PathBuf {
 }
 
 fn sample() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../model/samples/0001_ship.jpg")
+    PathBuf::from(
+        std::env::var("CARGO_MANIFEST_DIR").unwrap_or_else(|_| env!("CARGO_MANIFEST_DIR").into()),
+    )
+    .join("../model/samples/0001_ship.jpg")
 }
 
 fn assert_clean_failure(out: &Output, needle: &str) {
@@ -124,8 +127,10 @@ fn eval_without_data_dir_says_how_to_give_one() {
 
 #[test]
 fn eval_on_the_shipped_slice() {
-    let slice =
-        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/data/cifar10-test-500.bin");
+    let slice = PathBuf::from(
+        std::env::var("CARGO_MANIFEST_DIR").unwrap_or_else(|_| env!("CARGO_MANIFEST_DIR").into()),
+    )
+    .join("../../tests/data/cifar10-test-500.bin");
     let out = lookout(&["eval", "--json", "--file", slice.to_str().expect("utf8")]);
     assert!(
         out.status.success(),

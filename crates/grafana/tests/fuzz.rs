@@ -11,7 +11,10 @@ use proptest::prelude::*;
 use serde_json::Value;
 
 fn seeds() -> Vec<Vec<u8>> {
-    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/testdata/grafana");
+    let dir = format!(
+        "{}/testdata/grafana",
+        std::env::var("CARGO_MANIFEST_DIR").unwrap_or_else(|_| env!("CARGO_MANIFEST_DIR").into())
+    );
     let mut files: Vec<_> = std::fs::read_dir(dir)
         .into_iter()
         .flatten()

@@ -10,7 +10,14 @@ use lookout_dashboard::{
 use lookout_grafana::{Imported, Source, export, import, import_value};
 use serde_json::{Value, json};
 
-const DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/testdata/grafana");
+/// The real exports, found at run time (`cargo test` sets the variable): a test binary built
+/// from another checkout that shares the target dir reads this checkout's files.
+fn dir() -> String {
+    format!(
+        "{}/testdata/grafana",
+        std::env::var("CARGO_MANIFEST_DIR").unwrap_or_else(|_| env!("CARGO_MANIFEST_DIR").into())
+    )
+}
 
 const FILES: [&str; 5] = [
     "kube-prometheus-k8s-resources-cluster-schema39.json",
@@ -21,7 +28,7 @@ const FILES: [&str; 5] = [
 ];
 
 fn text(name: &str) -> String {
-    std::fs::read_to_string(format!("{DIR}/{name}")).unwrap()
+    std::fs::read_to_string(format!("{}/{name}", dir())).unwrap()
 }
 
 fn load(name: &str) -> (Value, Imported) {

@@ -7,7 +7,10 @@ mod common;
 
 #[test]
 fn native_exposition_matches_the_fixture() {
-    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures");
+    let dir = std::path::PathBuf::from(
+        std::env::var("CARGO_MANIFEST_DIR").unwrap_or_else(|_| env!("CARGO_MANIFEST_DIR").into()),
+    )
+    .join("tests/fixtures");
     for (name, got) in common::expositions() {
         let path = dir.join(format!("exposition-{name}.txt"));
         if std::env::var_os("LOOKOUT_WRITE_FIXTURE").is_some() {

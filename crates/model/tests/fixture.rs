@@ -30,8 +30,10 @@ fn native() -> serde_json::Value {
 
 #[test]
 fn fixture_is_the_native_pipeline() {
-    let path =
-        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/native-compact.json");
+    let path = std::path::PathBuf::from(
+        std::env::var("CARGO_MANIFEST_DIR").unwrap_or_else(|_| env!("CARGO_MANIFEST_DIR").into()),
+    )
+    .join("tests/fixtures/native-compact.json");
     let now = native();
     if std::env::var_os("LOOKOUT_WRITE_FIXTURE").is_some() {
         std::fs::write(&path, serde_json::to_string_pretty(&now).expect("json")).expect("write");

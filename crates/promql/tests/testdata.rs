@@ -20,7 +20,10 @@ fn test_files() -> Vec<PathBuf> {
             .map(PathBuf::from)
             .collect();
     }
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("testdata");
+    let dir = PathBuf::from(
+        std::env::var("CARGO_MANIFEST_DIR").unwrap_or_else(|_| env!("CARGO_MANIFEST_DIR").into()),
+    )
+    .join("testdata");
     let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
         .unwrap_or_else(|e| panic!("reading {}: {e}", dir.display()))
         .filter_map(|e| e.ok().map(|e| e.path()))
