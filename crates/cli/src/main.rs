@@ -51,7 +51,8 @@ enum Command {
     Predict {
         #[arg(required = true)]
         files: Vec<PathBuf>,
-        /// One JSON object per line instead of text.
+        /// One JSON object per line instead of text (a refused file: `error` and the
+        /// HTTP `status` the server would answer).
         #[arg(long)]
         json: bool,
         #[arg(long, value_enum, default_value = "cpu")]
@@ -390,6 +391,17 @@ fn predict(
             Err(e) => {
                 failed += 1;
                 eprintln!("error: {}: {e}", f.display());
+                if json {
+                    // The refusal as the server and the worker word it, with the status
+                    // they would answer: one line per file, like the predictions.
+                    let e = lookout_service::ServiceError::from(e);
+                    let line = serde_json::json!({
+                        "file": f.display().to_string(),
+                        "error": e.to_string(),
+                        "status": e.status(),
+                    });
+                    println!("{line}");
+                }
             }
         }
     }

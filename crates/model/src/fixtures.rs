@@ -18,6 +18,44 @@ pub fn png_header_only(width: u32, height: u32) -> Vec<u8> {
     out
 }
 
+/// A real (tiny) baseline JPEG whose frame header says `width`×`height`: a camera file with
+/// absurd sides, refused from its header before anything is decoded.
+pub fn jpeg_declaring(width: u16, height: u16) -> Vec<u8> {
+    let mut out = std::io::Cursor::new(Vec::new());
+    let pixels = image::RgbImage::from_pixel(8, 8, image::Rgb([90, 120, 200]));
+    // Encoding 64 pixels into memory cannot fail.
+    let _ = image::DynamicImage::ImageRgb8(pixels).write_to(&mut out, image::ImageFormat::Jpeg);
+    let mut bytes = out.into_inner();
+    // SOF0: FF C0, length (2), precision (1), height (2), width (2).
+    if let Some(at) = bytes.windows(2).position(|w| w == [0xff, 0xc0])
+        && bytes.len() > at + 9
+    {
+        bytes[at + 5..at + 7].copy_from_slice(&height.to_be_bytes());
+        bytes[at + 7..at + 9].copy_from_slice(&width.to_be_bytes());
+    }
+    bytes
+}
+
+/// `png` with an `eXIf` chunk (after IHDR) whose one entry is the orientation `tag` (1–8):
+/// how editors mark a picture stored turned or mirrored.
+pub fn png_with_orientation(png: &[u8], tag: u16) -> Vec<u8> {
+    // TIFF, big-endian: header, one IFD with one SHORT entry (0x0112), no next IFD.
+    let mut tiff = b"MM\x00\x2a\x00\x00\x00\x08".to_vec();
+    tiff.extend_from_slice(&1u16.to_be_bytes());
+    tiff.extend_from_slice(&0x0112u16.to_be_bytes());
+    tiff.extend_from_slice(&3u16.to_be_bytes());
+    tiff.extend_from_slice(&1u32.to_be_bytes());
+    tiff.extend_from_slice(&tag.to_be_bytes());
+    tiff.extend_from_slice(&[0, 0]);
+    tiff.extend_from_slice(&0u32.to_be_bytes());
+    // Signature (8) + IHDR (4 + 4 + 13 + 4).
+    let split = (8 + 25).min(png.len());
+    let mut out = png[..split].to_vec();
+    chunk(&mut out, b"eXIf", &tiff);
+    out.extend_from_slice(&png[split..]);
+    out
+}
+
 /// Compares a prediction with one entry of `tests/fixtures/native-compact.json` (what the
 /// native pipeline answered for that sample): the same label, and every probability within
 /// `tolerance`. For the browser tests (wasm CPU and WebGPU).

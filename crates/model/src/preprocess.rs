@@ -4,7 +4,8 @@
 use std::io::Cursor;
 
 use image::imageops::FilterType;
-use image::{DynamicImage, ImageError, ImageFormat, ImageReader, Limits, RgbImage};
+use image::metadata::Orientation;
+use image::{DynamicImage, ImageDecoder, ImageError, ImageFormat, ImageReader, Limits, RgbImage};
 
 /// Side of the square input the network sees.
 pub const INPUT_SIZE: usize = 32;
@@ -89,12 +90,39 @@ fn supported(format: ImageFormat) -> bool {
 }
 
 /// Decodes `bytes` (format from its content; `hint` only when the content says nothing),
-/// refusing anything over `limits` before decoding. GIFs give their first frame.
+/// refusing anything over `limits` before decoding, and turns it upright as its EXIF
+/// orientation says (phones store pictures sideways with a tag). GIFs give their first frame.
 pub fn decode(
     bytes: &[u8],
     hint: Option<ImageFormat>,
     limits: &DecodeLimits,
 ) -> Result<DynamicImage, PreprocessError> {
+    let (mut image, orientation) = decode_stored(bytes, hint, limits)?;
+    image.apply_orientation(orientation);
+    Ok(image)
+}
+
+/// The network's input for `bytes`: decoded with `limits`, 32×32 RGB, upright. Turns the
+/// 32×32 result rather than the decoded picture, so a sideways 24-megapixel photo costs no
+/// second full-size buffer (the filter is symmetric: turning first gives the same pixels,
+/// up to rounding).
+pub fn decode_input(
+    bytes: &[u8],
+    hint: Option<ImageFormat>,
+    limits: &DecodeLimits,
+) -> Result<RgbImage, PreprocessError> {
+    let (image, orientation) = decode_stored(bytes, hint, limits)?;
+    let mut small = DynamicImage::ImageRgb8(resize_rgb(image.into_rgb8()));
+    small.apply_orientation(orientation);
+    Ok(small.into_rgb8())
+}
+
+/// The pixels as stored, and the EXIF orientation that shows them upright.
+fn decode_stored(
+    bytes: &[u8],
+    hint: Option<ImageFormat>,
+    limits: &DecodeLimits,
+) -> Result<(DynamicImage, Orientation), PreprocessError> {
     if bytes.is_empty() {
         return Err(PreprocessError::Empty);
     }
@@ -113,9 +141,18 @@ pub fn decode(
     };
 
     // Read the header alone first: absurd dimensions are refused before a pixel is decoded.
-    let mut probe = ImageReader::new(Cursor::new(bytes));
-    probe.set_format(format);
-    let (width, height) = probe.into_dimensions().map_err(map_image_error)?;
+    // No decoder limits on this read: some decoders check the sides against their own
+    // defaults while reading the header, and the refusal must be the same for every format
+    // (the input itself is already bounded by `max_bytes`).
+    let (width, height) = match png_sides(format, bytes) {
+        Some(sides) => sides,
+        None => {
+            let mut probe = ImageReader::new(Cursor::new(bytes));
+            probe.set_format(format);
+            probe.no_limits();
+            probe.into_dimensions().map_err(map_image_error)?
+        }
+    };
     let pixels = u64::from(width) * u64::from(height);
     if width > limits.max_side || height > limits.max_side || pixels > limits.max_pixels {
         return Err(PreprocessError::TooManyPixels {
@@ -137,8 +174,32 @@ pub fn decode(
     image_limits.max_image_width = Some(limits.max_side);
     image_limits.max_image_height = Some(limits.max_side);
     image_limits.max_alloc = Some(limits.max_alloc);
-    reader.limits(image_limits);
-    reader.decode().map_err(map_image_error)
+    reader.limits(image_limits.clone());
+    let mut decoder = reader.into_decoder().map_err(map_image_error)?;
+    // What `ImageReader::decode` checks: the decoded buffer itself fits the allocation limit.
+    image_limits
+        .reserve(decoder.total_bytes())
+        .map_err(map_image_error)?;
+    // A broken or absent EXIF block is no reason to refuse the picture: show it as stored.
+    let orientation = decoder.orientation().unwrap_or(Orientation::NoTransforms);
+    let image = DynamicImage::from_decoder(decoder).map_err(map_image_error)?;
+    Ok((image, orientation))
+}
+
+/// A PNG's sides from its IHDR (always the first chunk), read here because the PNG
+/// decoder sizes its buffers while reading the header: on wasm32 a side of 65,000 px
+/// overflows that arithmetic and would give another refusal than natively.
+fn png_sides(format: ImageFormat, bytes: &[u8]) -> Option<(u32, u32)> {
+    if format != ImageFormat::Png || bytes.get(12..16) != Some(b"IHDR".as_slice()) {
+        return None;
+    }
+    let side = |at: usize| {
+        bytes
+            .get(at..at + 4)
+            .and_then(|b| b.try_into().ok())
+            .map(u32::from_be_bytes)
+    };
+    Some((side(16)?, side(20)?))
 }
 
 fn map_image_error(err: ImageError) -> PreprocessError {
@@ -159,7 +220,10 @@ fn one_line(s: &str) -> String {
 
 /// Any decoded image → RGB, 32×32 (bilinear, antialiased when shrinking).
 pub fn to_input_rgb(image: &DynamicImage) -> RgbImage {
-    let rgb = image.to_rgb8();
+    resize_rgb(image.to_rgb8())
+}
+
+fn resize_rgb(rgb: RgbImage) -> RgbImage {
     let side = INPUT_SIZE as u32;
     if rgb.width() == side && rgb.height() == side {
         rgb
@@ -199,8 +263,7 @@ pub fn preprocess(
     hint: Option<ImageFormat>,
     limits: &DecodeLimits,
 ) -> Result<Vec<f32>, PreprocessError> {
-    let image = decode(bytes, hint, limits)?;
-    Ok(normalize_rgb(to_input_rgb(&image).as_raw()))
+    Ok(normalize_rgb(decode_input(bytes, hint, limits)?.as_raw()))
 }
 
 #[cfg(test)]
@@ -395,5 +458,123 @@ mod tests {
             preprocess(&bytes, None, &DecodeLimits::default()),
             Err(PreprocessError::TooManyPixels { .. })
         ));
+    }
+
+    #[test]
+    fn headers_declaring_65000_px_sides_are_refused_alike() {
+        for bytes in [
+            crate::fixtures::jpeg_declaring(65_000, 65_000),
+            crate::fixtures::png_header_only(65_000, 65_000),
+        ] {
+            match preprocess(&bytes, None, &DecodeLimits::default()) {
+                Err(PreprocessError::TooManyPixels {
+                    width: 65_000,
+                    height: 65_000,
+                    ..
+                }) => {}
+                other => panic!("expected TooManyPixels, got {other:?}"),
+            }
+        }
+        // The same file with its real sides decodes: the refusal came from the header.
+        assert!(
+            preprocess(
+                &crate::fixtures::jpeg_declaring(8, 8),
+                None,
+                &DecodeLimits::default()
+            )
+            .is_ok()
+        );
+    }
+
+    /// The picture each EXIF orientation (1–8) shows, given the pixels as stored: what
+    /// viewers do. Written out here from the EXIF table, not with the decoder's own code.
+    fn shown(stored: &RgbImage, tag: u16) -> RgbImage {
+        use image::imageops::{flip_horizontal, flip_vertical, rotate90, rotate180, rotate270};
+        match tag {
+            2 => flip_horizontal(stored),
+            3 => rotate180(stored),
+            4 => flip_vertical(stored),
+            5 => flip_horizontal(&rotate90(stored)),
+            6 => rotate90(stored),
+            7 => flip_horizontal(&rotate270(stored)),
+            8 => rotate270(stored),
+            _ => stored.clone(),
+        }
+    }
+
+    #[test]
+    fn exif_orientation_turns_pictures_upright() {
+        // Not square, so a turn shows in the sides too; every pixel distinct.
+        let stored = gradient(48, 20);
+        let png = encode(&DynamicImage::ImageRgb8(stored.clone()), ImageFormat::Png);
+        for tag in 1..=8u16 {
+            let bytes = crate::fixtures::png_with_orientation(&png, tag);
+            let want = shown(&stored, tag);
+            let got = decode(&bytes, None, &DecodeLimits::default())
+                .unwrap_or_else(|e| panic!("orientation {tag}: {e}"))
+                .into_rgb8();
+            assert_eq!(got.dimensions(), want.dimensions(), "orientation {tag}");
+            assert!(got == want, "orientation {tag}: pixels differ");
+            // The network's input: turned after shrinking, the same up to rounding.
+            let input = decode_input(&bytes, None, &DecodeLimits::default())
+                .unwrap_or_else(|e| panic!("orientation {tag}: {e}"));
+            let reference = to_input_rgb(&DynamicImage::ImageRgb8(want));
+            let worst = input
+                .as_raw()
+                .iter()
+                .zip(reference.as_raw())
+                .map(|(a, b)| a.abs_diff(*b))
+                .max();
+            assert!(worst <= Some(1), "orientation {tag}: off by {worst:?}");
+        }
+    }
+
+    /// Mean absolute difference of two 32×32 inputs, per channel value.
+    fn distance(a: &RgbImage, b: &RgbImage) -> f64 {
+        let sum: u64 = a
+            .as_raw()
+            .iter()
+            .zip(b.as_raw())
+            .map(|(x, y)| u64::from(x.abs_diff(*y)))
+            .sum();
+        sum as f64 / a.as_raw().len() as f64
+    }
+
+    /// Real camera-style files (tests/data/odd, written by Pillow/libjpeg-turbo): a JPEG
+    /// stored turned with its EXIF tag gives the upright picture, as the plain JPEG does.
+    #[test]
+    fn sideways_jpegs_from_a_camera_come_out_upright() {
+        let odd = std::path::PathBuf::from(
+            std::env::var("CARGO_MANIFEST_DIR")
+                .unwrap_or_else(|_| env!("CARGO_MANIFEST_DIR").into()),
+        )
+        .join("../../tests/data/odd");
+        let read =
+            |name: &str| std::fs::read(odd.join(name)).unwrap_or_else(|e| panic!("{name}: {e}"));
+        let limits = DecodeLimits::default();
+        let upright = decode_input(&read("ship_baseline.jpg"), None, &limits).expect("baseline");
+        for tag in [3, 6, 8] {
+            let bytes = read(&format!("ship_exif_orientation_{tag}.jpg"));
+            let full = decode(&bytes, None, &limits).expect("decode");
+            assert_eq!(
+                (full.width(), full.height()),
+                (320, 240),
+                "orientation {tag}"
+            );
+            let input = decode_input(&bytes, None, &limits).expect("input");
+            let stored = to_input_rgb(
+                &ImageReader::new(Cursor::new(&bytes))
+                    .with_guessed_format()
+                    .expect("guess")
+                    .decode()
+                    .expect("stored pixels"),
+            );
+            let (near, far) = (distance(&input, &upright), distance(&stored, &upright));
+            assert!(near < 3.0, "orientation {tag}: {near} from upright");
+            assert!(
+                far > 4.0 * near.max(1.0),
+                "orientation {tag}: stored pixels {far} from upright"
+            );
+        }
     }
 }

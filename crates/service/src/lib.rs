@@ -239,8 +239,7 @@ impl Service {
             Some(f) if !f.trim().is_empty() => Some(preprocess::parse_format(f)?),
             _ => None,
         };
-        let image = preprocess::decode(bytes, hint, limits)?;
-        let rgb = preprocess::to_input_rgb(&image);
+        let rgb = preprocess::decode_input(bytes, hint, limits)?;
         Ok(Prepared {
             stats: InputStats::from_rgb(rgb.as_raw()),
             input: preprocess::normalize_rgb(rgb.as_raw()),
