@@ -83,6 +83,9 @@ try {
 
   // The server evaluates it: Pending, then Alerting.
   await headerIs(page, 'alerting');
+  // The sampler polls every 100 ms: read its list once it has seen Alerting too.
+  await page.waitForFunction(() => window.__states[window.__states.length - 1] === 'alerting', null, T)
+    .catch(() => {});
   out.header_states = await page.evaluate(() => window.__states);
   out.alerts_by = await page.textContent('#dash-alerts-by');
   await page.waitForFunction(() => document.querySelector('#panel-1 .lk-ts')?.dataset.alertThresholds === '5', null, T)
