@@ -10,7 +10,7 @@ use std::rc::Rc;
 
 use leptos::prelude::*;
 use lookout_datasource::EmbeddedStore;
-use lookout_promql::{Scraper, Storage};
+use lookout_promql::{Retention, Scraper, Storage};
 use wasm_bindgen::prelude::*;
 
 /// The page scrapes its metrics every 2 s; so does this feed.
@@ -36,6 +36,9 @@ extern "C" {
 /// How much of the page's history the notebook starts from.
 pub const HISTORY_MS: i64 = 30 * 60 * 1000;
 
+/// How long "This page" keeps the page's samples: a tab open for days stays bounded.
+pub const PAGE_RETENTION_MS: i64 = 6 * 3600 * 1000;
+
 pub struct PageFeed {
     pub store: Rc<RefCell<EmbeddedStore>>,
     scraper: RefCell<Option<Scraper>>,
@@ -45,7 +48,10 @@ impl PageFeed {
     /// A feed that starts from the page's last [`HISTORY_MS`] of metrics, so rates and
     /// panels have data the moment the notebook opens.
     pub fn new(now_ms: i64) -> Self {
-        let mut store = EmbeddedStore::new(Storage::new());
+        let mut store = EmbeddedStore::new(Storage::with_retention(Retention {
+            max_age_ms: PAGE_RETENTION_MS,
+            ..Retention::default()
+        }));
         let history = page_history((now_ms - HISTORY_MS) as f64);
         // A line that does not load ends the backfill there; live scrapes go on.
         let _ = store.backfill_openmetrics(&history);

@@ -8,7 +8,7 @@ use lookout_metrics::fetch::FetchTransport;
 use lookout_metrics::push::{PushConfig, Pusher};
 use lookout_metrics::{Format, Runtime};
 use lookout_model::{Backend, Classifier, LABELS};
-use lookout_promql::{Engine, Scraper, Storage, Value};
+use lookout_promql::{Engine, Retention, Scraper, Storage, Value};
 use lookout_service::{PredictResponse, Service};
 use web_time::Instant;
 
@@ -41,6 +41,9 @@ pub struct Live {
     pub push: String,
 }
 
+/// How long the live view's store keeps the page's own samples.
+pub const LIVE_RETENTION_MS: i64 = 5 * 60 * 1000;
+
 pub struct PageState {
     pub service: Service,
     /// The page's metrics store, scraped from the page's own metrics, for the live view.
@@ -59,7 +62,12 @@ impl PageState {
         let service = Service::new(classifier, Runtime::BrowserCpu, instance.clone());
         Ok(Self {
             service,
-            store: RefCell::new(Storage::new()),
+            // The live view asks for the last minute: five keep a tab that stays open for
+            // days at a few hundred kilobytes (the default, 24 h, grew without end for a day).
+            store: RefCell::new(Storage::with_retention(Retention {
+                max_age_ms: LIVE_RETENTION_MS,
+                ..Retention::default()
+            })),
             scraper: RefCell::new(Scraper::new(
                 2_000,
                 &[("job", "lookout"), ("instance", &instance)],
