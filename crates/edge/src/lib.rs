@@ -244,6 +244,9 @@ async fn fetch(mut req: Request, env: Env, ctx: Context) -> Result<Response> {
                     "instance": isolate.instance,
                     "predictions": isolate.service.metrics().predictions_total(),
                     "push": push,
+                    // The isolate's wasm linear memory (it only grows): what counts against
+                    // the platform's 128 MB beside V8's own heap.
+                    "wasm_memory_bytes": wasm_memory_bytes(),
                 })
                 .to_string(),
                 200,
@@ -255,4 +258,16 @@ async fn fetch(mut req: Request, env: Env, ctx: Context) -> Result<Response> {
     // Every request gives a pending push another chance, after the answer has gone.
     ctx.wait_until(push_pending(isolate, changed));
     response
+}
+
+/// The size of this module's linear memory, in bytes (0 off wasm32).
+fn wasm_memory_bytes() -> usize {
+    #[cfg(target_arch = "wasm32")]
+    {
+        core::arch::wasm32::memory_size(0) * 65_536
+    }
+    #[cfg(not(target_arch = "wasm32"))]
+    {
+        0
+    }
 }

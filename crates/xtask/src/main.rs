@@ -11,6 +11,7 @@ mod alerts_bench;
 mod bench;
 mod build;
 mod dashboard_bench;
+mod memory_bench;
 mod notebook_bench;
 mod page_bench;
 mod pipeline;
@@ -33,7 +34,8 @@ const USAGE: &str = "usage: cargo xtask <command>\n\
      \n  dashboard-bench Grafana import/export natively and in Chromium, dashboard saves on the server\
      \n  edge-build   build the edge worker with worker-build into crates/edge/build\
      \n  edge-bench   bundle size, CPU per request and N s of wrk against the worker in workerd\
-     \n  promql-bench the PromQL engine vs Prometheus 2.42 on 1,000 series × H hours (default 6)";
+     \n  promql-bench the PromQL engine vs Prometheus 2.42 on 1,000 series × H hours (default 6)\
+     \n  memory-bench memory under load: lookout serve for S s (default 600), workerd over N requests (default 10,000), the page for M min (default 30)";
 
 fn main() -> Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -51,6 +53,7 @@ fn main() -> Result<()> {
         Some("dashboard-bench") => ensure_wasm32(&root)
             .and_then(|_| ensure_tools(&root, &[WASM_BINDGEN, WASM_PACK]))
             .and_then(|_| dashboard_bench::run(&root, &args[1..])),
+        Some("memory-bench") => memory_bench::run(&root, &args[1..]),
         Some("edge-bench") => bench::edge_bench(&root, &args[1..]),
         Some("promql-bench") => ensure_wasm32(&root)
             .and_then(|_| ensure_tools(&root, &[WASM_BINDGEN, WASM_PACK]))
