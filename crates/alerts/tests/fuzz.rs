@@ -7,7 +7,7 @@
 use lookout_alerts::AlertRule;
 use lookout_alerts::prometheus::export_dashboard;
 use lookout_dashboard::{Cell, Dashboard, Target};
-use lookout_hostile::{Tally, cases, mutated_json};
+use lookout_hostile::{Tally, mutated_json};
 use proptest::prelude::*;
 use serde_json::{Value, json};
 
@@ -51,11 +51,7 @@ fn collect(v: &Value, out: &mut Vec<Value>) {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig {
-        cases: cases(500),
-        failure_persistence: None,
-        ..ProptestConfig::default()
-    })]
+    #![proptest_config(lookout_hostile::config(500))]
 
     #[test]
     fn hostile_rules_never_panic(alert in mutated_json(seeds(), 5)) {

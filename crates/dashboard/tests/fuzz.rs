@@ -7,7 +7,7 @@
 //! count (FUZZING.md).
 
 use lookout_dashboard::{Dashboard, builtin, share};
-use lookout_hostile::{Tally, cases, mutated, mutated_json, same_json};
+use lookout_hostile::{Tally, mutated, mutated_json, same_json};
 use proptest::prelude::*;
 use serde_json::Value;
 
@@ -46,11 +46,7 @@ fn reads_back(d: &Dashboard) -> Result<(), TestCaseError> {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig {
-        cases: cases(500),
-        failure_persistence: None,
-        ..ProptestConfig::default()
-    })]
+    #![proptest_config(lookout_hostile::config(500))]
 
     #[test]
     fn hostile_documents_never_panic(doc in mutated_json(seeds(), 6)) {

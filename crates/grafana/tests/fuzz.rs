@@ -6,7 +6,7 @@
 //! `FUZZ_CASES` sets the count (FUZZING.md).
 
 use lookout_grafana::{export, import, import_value};
-use lookout_hostile::{Tally, cases, mutated, mutated_json};
+use lookout_hostile::{Tally, mutated, mutated_json};
 use proptest::prelude::*;
 use serde_json::Value;
 
@@ -37,11 +37,7 @@ fn round_trip(imp: &lookout_grafana::Imported) -> Result<(), TestCaseError> {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig {
-        cases: cases(60),
-        failure_persistence: None,
-        ..ProptestConfig::default()
-    })]
+    #![proptest_config(lookout_hostile::config(60))]
 
     #[test]
     fn mutated_export_bytes_never_panic(bytes in mutated(seeds(), 8)) {

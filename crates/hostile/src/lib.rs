@@ -17,6 +17,16 @@ pub fn cases(default: u32) -> u32 {
         .unwrap_or(default)
 }
 
+/// A fuzz test's proptest settings: [`cases`]`(default)` inputs, and no failure files written
+/// into the source tree (a crash found becomes a regression test instead).
+pub fn config(default: u32) -> proptest::test_runner::Config {
+    proptest::test_runner::Config {
+        cases: cases(default),
+        failure_persistence: None,
+        ..proptest::test_runner::Config::default()
+    }
+}
+
 /// Counts a fuzz test's inputs and how many were accepted (parsed, decoded, answered);
 /// when the count reaches `FUZZ_CASES` it prints both (`--nocapture` shows the line): the
 /// long runs' counts in FUZZING.md are these lines.

@@ -9,7 +9,7 @@ use std::sync::OnceLock;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
-use lookout_hostile::{Tally, cases, mutated, mutated_json};
+use lookout_hostile::{Tally, mutated, mutated_json};
 use lookout_model::{Backend, Classifier, INPUT_SIZE};
 use lookout_service::{Service, native_runtime};
 use proptest::prelude::*;
@@ -60,11 +60,7 @@ fn client_error(status: u16) -> bool {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig {
-        cases: cases(300),
-        failure_persistence: None,
-        ..ProptestConfig::default()
-    })]
+    #![proptest_config(lookout_hostile::config(300))]
 
     #[test]
     fn image_bytes_never_panic(

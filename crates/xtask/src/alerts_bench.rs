@@ -13,9 +13,10 @@ use std::ffi::OsStr;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Result, bail};
 use lookout_promql::Labels;
 
+use crate::bench::{cpu_seconds, resident_bytes};
 use crate::build::build_lookout;
 use crate::notebook_bench::LABELS;
 use crate::promql_bench::{BackfilledPrometheus, get_json, write_openmetrics};
@@ -107,21 +108,7 @@ fn dashboards() -> Result<Vec<lookout_dashboard::Dashboard>> {
 
 /// CPU seconds (user + system) and resident memory (bytes) of a process, from /proc.
 fn usage(pid: u32) -> Result<(f64, u64)> {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat"))?;
-    let after = stat.rsplit_once(')').map(|(_, r)| r).context("stat")?;
-    let f: Vec<&str> = after.split_whitespace().collect();
-    // Fields 14 and 15 (utime, stime) are the 12th and 13th after the command's name.
-    let ticks: f64 = f.get(11).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0)
-        + f.get(12).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0);
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status"))?;
-    let rss_kb: u64 = status
-        .lines()
-        .find(|l| l.starts_with("VmRSS:"))
-        .and_then(|l| l.split_whitespace().nth(1))
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(0);
-    // USER_HZ is 100 on Linux.
-    Ok((ticks / 100.0, rss_kb * 1024))
+    Ok((cpu_seconds(pid)?, resident_bytes(pid)))
 }
 
 fn measure(pid: u32, seconds: u64) -> Result<(f64, u64)> {

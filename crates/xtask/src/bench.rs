@@ -127,6 +127,21 @@ pub(crate) fn cpu_seconds(pid: u32) -> Result<f64> {
     Ok((ticks(11) + ticks(12)) / hz)
 }
 
+/// Resident memory (bytes) of a process, from /proc (0 once it has exited).
+pub(crate) fn resident_bytes(pid: u32) -> u64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .ok()
+        .and_then(|status| {
+            status
+                .lines()
+                .find(|l| l.starts_with("VmRSS:"))
+                .and_then(|l| l.split_whitespace().nth(1))
+                .and_then(|kb| kb.parse::<u64>().ok())
+        })
+        .unwrap_or(0)
+        * 1024
+}
+
 /// The edge worker's figures for BENCHMARKS.md: bundle size (gzipped), workerd's CPU time
 /// per request over a sequential run, and N seconds (default 60) of wrk.
 pub(crate) fn edge_bench(root: &Path, extra: &[String]) -> Result<()> {

@@ -22,42 +22,8 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
 
+use crate::bench::resident_bytes;
 use crate::build::{build_lookout, edge_build, web_build};
-
-/// Resident bytes of `pid` and the processes it started (workerd's npm launcher starts the
-/// real binary), from /proc.
-fn resident(pid: u32) -> u64 {
-    let mut total = 0;
-    let mut todo = vec![pid];
-    let mut seen = Vec::new();
-    while let Some(p) = todo.pop() {
-        if seen.contains(&p) || seen.len() > 256 {
-            continue;
-        }
-        seen.push(p);
-        if let Ok(status) = std::fs::read_to_string(format!("/proc/{p}/status")) {
-            total += status
-                .lines()
-                .find(|l| l.starts_with("VmRSS:"))
-                .and_then(|l| l.split_whitespace().nth(1))
-                .and_then(|v| v.parse::<u64>().ok())
-                .unwrap_or(0)
-                * 1024;
-        }
-        if let Ok(tasks) = std::fs::read_dir(format!("/proc/{p}/task")) {
-            for t in tasks.filter_map(Result::ok) {
-                let children =
-                    std::fs::read_to_string(t.path().join("children")).unwrap_or_default();
-                todo.extend(
-                    children
-                        .split_whitespace()
-                        .filter_map(|c| c.parse::<u32>().ok()),
-                );
-            }
-        }
-    }
-    total
-}
 
 fn mb(bytes: u64) -> f64 {
     bytes as f64 / 1e6
@@ -96,21 +62,21 @@ fn sample_until_done(
     label: &str,
 ) -> Result<(Vec<(f64, u64)>, serde_json::Value)> {
     let start = Instant::now();
-    let mut samples = vec![(0.0, resident(pid))];
+    let mut samples = vec![(0.0, resident_bytes(pid))];
     let mut next = every;
     loop {
         if run.try_wait()?.is_some() {
             break;
         }
         if start.elapsed() >= next {
-            let s = (start.elapsed().as_secs_f64(), resident(pid));
+            let s = (start.elapsed().as_secs_f64(), resident_bytes(pid));
             println!("{label}: {:>6.0} s  {:>7.1} MB", s.0, mb(s.1));
             samples.push(s);
             next += every;
         }
         std::thread::sleep(Duration::from_millis(200));
     }
-    samples.push((start.elapsed().as_secs_f64(), resident(pid)));
+    samples.push((start.elapsed().as_secs_f64(), resident_bytes(pid)));
     let out = run.wait_with_output()?;
     let summary: serde_json::Value = serde_json::from_slice(&out.stdout)
         .with_context(|| format!("{label}: no JSON summary from lookout traffic"))?;
@@ -184,7 +150,7 @@ fn worker(root: &Path, lookout: &Path, requests: u64) -> Result<()> {
     let workerd = lookout_testkit::start_workerd(&root.join("crates/edge"), None);
     let url = format!("{}/predict", workerd.url());
     let base = workerd.url();
-    let (idle, idle_wasm) = (resident(workerd.pid()), wasm_memory(&base));
+    let (idle, idle_wasm) = (resident_bytes(workerd.pid()), wasm_memory(&base));
     let warm_up = 2_000;
     let (_, _) = sample_until_done(
         traffic(lookout, &url, warm_up, None)?,
@@ -192,7 +158,7 @@ fn worker(root: &Path, lookout: &Path, requests: u64) -> Result<()> {
         Duration::from_secs(5),
         "workerd warm-up",
     )?;
-    let (warm, warm_wasm) = (resident(workerd.pid()), wasm_memory(&base));
+    let (warm, warm_wasm) = (resident_bytes(workerd.pid()), wasm_memory(&base));
     let (samples, summary) = sample_until_done(
         traffic(lookout, &url, requests, None)?,
         workerd.pid(),
@@ -249,7 +215,7 @@ fn page(root: &Path, lookout: &Path, minutes: u64) -> Result<()> {
         .iter()
         .filter(|s| s["minute"].as_f64().unwrap_or(0.0) >= warm_up)
         .collect();
-    for key in ["js_heap", "wasm", "renderer_rss"] {
+    for key in ["js_heap", "wasm", "renderer_pss"] {
         let value = |s: &serde_json::Value| s[key].as_f64().unwrap_or(f64::NAN);
         let (Some(a), Some(b)) = (
             warm.first().map(|s| value(s)),

@@ -22,7 +22,7 @@ const browser = await chromium.launchPersistentContext(profile, {
  *  headless Chromium's own UI renderer): the
  *  processes below the browser started here (found by its own profile folder), not any other
  *  Chromium on the machine. */
-function rendererRss() {
+function rendererPss() {
   const procs = readdirSync('/proc').filter((p) => /^\d+$/.test(p));
   const read = (pid, f) => { try { return readFileSync(`/proc/${pid}/${f}`, 'utf8'); } catch { return ''; } };
   const parent = new Map(procs.map((pid) => [pid, (/PPid:\s+(\d+)/.exec(read(pid, 'status')) ?? [])[1]]));
@@ -68,9 +68,9 @@ try {
         predictions: Number(document.querySelector('#total')?.textContent ?? 'NaN'),
       }));
       s.minute = (Date.now() - started) / 60000;
-      s.renderer_rss = rendererRss();
+      s.renderer_pss = rendererPss();
       out.samples.push(s);
-      console.error(`page: ${s.minute.toFixed(1)} min, ${s.predictions} predictions, JS heap ${(s.js_heap / 1e6).toFixed(1)} MB, wasm ${(s.wasm / 1e6).toFixed(1)} MB, renderer ${(s.renderer_rss / 1e6).toFixed(1)} MB`);
+      console.error(`page: ${s.minute.toFixed(1)} min, ${s.predictions} predictions, JS heap ${(s.js_heap / 1e6).toFixed(1)} MB, wasm ${(s.wasm / 1e6).toFixed(1)} MB, renderer PSS ${(s.renderer_pss / 1e6).toFixed(1)} MB`);
       nextSample += 30000;
     }
     await new Promise((r) => setTimeout(r, 1000));
