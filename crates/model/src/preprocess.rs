@@ -141,15 +141,11 @@ fn decode_stored(
     };
 
     // Read the header alone first: absurd dimensions are refused before a pixel is decoded.
-    // No decoder limits on this read: some decoders check the sides against their own
-    // defaults while reading the header, and the refusal must be the same for every format
-    // (the input itself is already bounded by `max_bytes`).
     let (width, height) = match png_sides(format, bytes) {
         Some(sides) => sides,
         None => {
             let mut probe = ImageReader::new(Cursor::new(bytes));
             probe.set_format(format);
-            probe.no_limits();
             probe.into_dimensions().map_err(map_image_error)?
         }
     };
@@ -187,8 +183,9 @@ fn decode_stored(
 }
 
 /// A PNG's sides from its IHDR (always the first chunk), read here because the PNG
-/// decoder sizes its buffers while reading the header: on wasm32 a side of 65,000 px
-/// overflows that arithmetic and would give another refusal than natively.
+/// decoder sizes its buffers while reading the header, against its own default limits and,
+/// on wasm32, in 32-bit arithmetic that a side of 65,000 px overflows: either way another
+/// refusal than "declares W×H pixels, over the limit".
 fn png_sides(format: ImageFormat, bytes: &[u8]) -> Option<(u32, u32)> {
     if format != ImageFormat::Png || bytes.get(12..16) != Some(b"IHDR".as_slice()) {
         return None;
