@@ -26,8 +26,11 @@ pub fn sorted_steps(thresholds: &Thresholds) -> Vec<&ThresholdStep> {
 
 /// The field's scale: `min`/`max` from the config where set, else the data's (non-null,
 /// finite) extremes, else 0 and 100.
-pub fn value_range(config: &FieldConfig, data: &[Option<f64>]) -> (f64, f64) {
-    let finite = data.iter().filter_map(|v| v.filter(|x| x.is_finite()));
+pub fn value_range<'a>(
+    config: &FieldConfig,
+    data: impl IntoIterator<Item = &'a Option<f64>>,
+) -> (f64, f64) {
+    let finite = data.into_iter().filter_map(|v| v.filter(|x| x.is_finite()));
     let (lo, hi) = finite.fold((None, None), |(lo, hi): (Option<f64>, Option<f64>), v| {
         (
             Some(lo.map_or(v, |l| l.min(v))),

@@ -127,15 +127,25 @@ pub fn run(root: &Path, extra: &[String]) -> Result<()> {
         if let Some(f) = v.get("failure") {
             bail!("notebook-bench.mjs: {f}");
         }
-        let med = |src: &str, q: &str, k: &str| -> f64 {
-            let xs: Vec<f64> = v[src][q][k]
+        let runs = |src: &str, q: &str, k: &str| -> Vec<f64> {
+            v[src][q][k]
                 .as_array()
                 .map(|a| a.iter().filter_map(|x| x.as_f64()).collect())
-                .unwrap_or_default();
-            if xs.is_empty() { f64::NAN } else { median(xs) }
+                .unwrap_or_default()
+        };
+        let med = |xs: Vec<f64>| if xs.is_empty() { f64::NAN } else { median(xs) };
+        // Drawing alone: each run's drawn − query, then the median (the two medians'
+        // difference can mix different runs).
+        let drawing = |src: &str, q: &str| {
+            let d = runs(src, q, "drawn_ms");
+            med(runs(src, q, "query_ms")
+                .iter()
+                .zip(&d)
+                .map(|(q, d)| d - q)
+                .collect())
         };
         println!(
-            "| panel | series × points | Lookout (this server): query / drawn | Prometheus 2.42 (remote, CORS): query / drawn | drawn ratio |\n|---|---|---|---|---|"
+            "| panel | series × points | Lookout (this server): query / drawn | Prometheus 2.42 (remote, CORS): query / drawn | drawn ratio | drawing alone (drawn − query), Lookout / Prometheus |\n|---|---|---|---|---|---|"
         );
         for (q, what) in [
             (
@@ -144,15 +154,20 @@ pub fn run(root: &Path, extra: &[String]) -> Result<()> {
             ),
             ("wide", "bench_gauge: 1,000 series × 361 points"),
         ] {
-            let (lq, ld) = (med("lookout", q, "query_ms"), med("lookout", q, "drawn_ms"));
+            let (lq, ld) = (
+                med(runs("lookout", q, "query_ms")),
+                med(runs("lookout", q, "drawn_ms")),
+            );
             let (pq, pd) = (
-                med("prometheus", q, "query_ms"),
-                med("prometheus", q, "drawn_ms"),
+                med(runs("prometheus", q, "query_ms")),
+                med(runs("prometheus", q, "drawn_ms")),
             );
             println!(
-                "| {what} | {} | {lq:.1} / {ld:.1} ms | {pq:.1} / {pd:.1} ms | {:.2} |",
+                "| {what} | {} | {lq:.1} / {ld:.1} ms | {pq:.1} / {pd:.1} ms | {:.2} | {:.1} / {:.1} ms |",
                 v["lookout"][q]["shape"].as_str().unwrap_or("?"),
-                ld / pd
+                ld / pd,
+                drawing("lookout", q),
+                drawing("prometheus", q),
             );
         }
         Ok(())

@@ -188,42 +188,50 @@ fn TimeSeriesChart(
     Effect::new(move |_| {
         let Some(el) = holder.get() else { return };
         let Some(c) = cell.get() else { return };
-        let frame = data.with(|d| d.as_ref().and_then(|d| d.frame.clone()));
-        let Some(frame) = frame.filter(|f| !f.series.is_empty()) else {
+        let (alert_thresholds, annotations) = marks.get();
+        let field = &c.panel.field;
+        // Read in place (no copy of the frame: 1,000 series × 361 points are 5.8 MB).
+        let shaped = data.with(|d| {
+            let frame = d
+                .as_ref()?
+                .frame
+                .as_ref()
+                .filter(|f| !f.series.is_empty())?;
+            let times: Vec<f64> = frame.times_ms.iter().map(|t| *t as f64 / 1000.0).collect();
+            // Values as typed arrays (NaN = gap): no JSON for hundreds of thousands of
+            // points; one buffer reused for every series.
+            let series = js_sys::Array::new();
+            let mut values = Vec::with_capacity(times.len());
+            for (i, s) in frame.series.iter().enumerate() {
+                values.clear();
+                values.extend(s.values.iter().map(|v| v.unwrap_or(f64::NAN)));
+                series.push(&object(&[
+                    ("label", JsValue::from_str(&s.name)),
+                    (
+                        "values",
+                        js_sys::Float64Array::from(values.as_slice()).into(),
+                    ),
+                    ("color", JsValue::from_str(PALETTE[i % PALETTE.len()])),
+                ]));
+            }
+            // The range over every value only where percentage thresholds need it.
+            let range = (field.thresholds.mode == ThresholdsMode::Percentage)
+                .then(|| value_range(field, frame.series.iter().flat_map(|s| &s.values)));
+            Some((times, series, frame.series.len(), range))
+        });
+        let Some((times, series, series_count, range)) = shaped else {
             replace(slot, None);
             return;
         };
-        let (alert_thresholds, annotations) = marks.get();
-        let field = &c.panel.field;
-        let times: Vec<f64> = frame.times_ms.iter().map(|t| *t as f64 / 1000.0).collect();
-        // Values as typed arrays (NaN = gap): no JSON for hundreds of thousands of points.
-        let series = js_sys::Array::new();
-        for (i, s) in frame.series.iter().enumerate() {
-            let values: Vec<f64> = s.values.iter().map(|v| v.unwrap_or(f64::NAN)).collect();
-            series.push(&object(&[
-                ("label", JsValue::from_str(&s.name)),
-                (
-                    "values",
-                    js_sys::Float64Array::from(values.as_slice()).into(),
-                ),
-                ("color", JsValue::from_str(PALETTE[i % PALETTE.len()])),
-            ]));
-        }
-        let all: Vec<Option<f64>> = frame
-            .series
-            .iter()
-            .flat_map(|s| s.values.iter().copied())
-            .collect();
-        let (min, max) = value_range(field, &all);
         let thresholds: Vec<serde_json::Value> = field
             .thresholds
             .steps
             .iter()
             .filter_map(|s| {
                 let v = s.value?;
-                let v = match field.thresholds.mode {
-                    ThresholdsMode::Absolute => v,
-                    ThresholdsMode::Percentage => min + (max - min) * v / 100.0,
+                let v = match (field.thresholds.mode, range) {
+                    (ThresholdsMode::Percentage, Some((min, max))) => min + (max - min) * v / 100.0,
+                    _ => v,
                 };
                 v.is_finite()
                     .then(|| serde_json::json!({"value": v, "color": css_color(&s.color)}))
@@ -249,7 +257,7 @@ fn TimeSeriesChart(
             ("series", series.into()),
             // A legend of hundreds of rows costs more than the plot; above LEGEND_MAX
             // series the tooltip names them.
-            ("legend", JsValue::from(frame.series.len() <= LEGEND_MAX)),
+            ("legend", JsValue::from(series_count <= LEGEND_MAX)),
             ("format", formatter(field)),
             ("thresholds", json_value(&thresholds)),
             (

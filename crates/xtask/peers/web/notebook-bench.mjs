@@ -4,8 +4,9 @@
 // carries data-query-ms (the run's start → answers shaped) and data-drawn-ms (→ the frame
 // after the panel was drawn) and data-runs (completed draws). Prints one JSON object.
 // Usage: node notebook-bench.mjs PAGE_URL PROMETHEUS_URL FROM_MS TO_MS RUNS
+// (NOTEBOOK_BENCH_PROFILE=FILE also writes a CPU profile, see below.)
 import { createRequire } from 'node:module';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -69,7 +70,17 @@ try {
     await setQuery('sum by (label) (rate(prediction_value_total[1m]))', '');
     out[name].seed = await measure();
     await setQuery('bench_gauge', '360');
+    // NOTEBOOK_BENCH_PROFILE=FILE: Chromium's CPU profile of the 1,000-series runs against
+    // Lookout, for DevTools' Performance panel (where the drawing's milliseconds go).
+    const profile = name === 'lookout' ? process.env.NOTEBOOK_BENCH_PROFILE : undefined;
+    const cdp = profile ? await ctx.newCDPSession(page) : null;
+    if (cdp) {
+      await cdp.send('Profiler.enable');
+      await cdp.send('Profiler.setSamplingInterval', { interval: 100 });
+      await cdp.send('Profiler.start');
+    }
     out[name].wide = await measure();
+    if (cdp) writeFileSync(profile, JSON.stringify((await cdp.send('Profiler.stop')).profile));
     await page.screenshot({ path: join(tmpdir(), `notebook-bench-${name}.png`), fullPage: true });
   }
 } catch (e) {
