@@ -6,6 +6,7 @@ use std::process::Command;
 
 use anyhow::{Context, Result};
 
+use crate::static_page::StaticPage;
 use crate::tools::{
     TRUNK, WASM_BINDGEN, WORKER_BUILD, cargo, cargo_bin, ensure_edge_npm, ensure_node,
     ensure_tools, ensure_wasm32, status, target_dir, wasm_target_dir,
@@ -21,25 +22,70 @@ pub(crate) fn build_lookout(root: &Path) -> Result<PathBuf> {
     Ok(target_dir(root).join("release/lookout"))
 }
 
-/// The page: `trunk build --release` (offline, the `wasm` profile) into dist/.
+/// The page: `trunk build --release` (offline, the `wasm` profile) into dist/, the WebGPU
+/// module included.
 pub(crate) fn web_build(root: &Path) -> Result<()> {
+    trunk_build(root, false)?;
+    report_sizes(root)
+}
+
+/// `trunk build --release`; with `webgpu_later` the post-build hook leaves the WebGPU module
+/// out (`LOOKOUT_WEBGPU=later`, see web/build-webgpu.sh) for [`webgpu_build`] to add.
+fn trunk_build(root: &Path, webgpu_later: bool) -> Result<()> {
     ensure_wasm32(root)?;
     ensure_node()?;
     ensure_tools(root, &[WASM_BINDGEN, TRUNK])?;
+    let mut trunk = Command::new(cargo_bin("trunk"));
+    trunk
+        .current_dir(root)
+        .env("PATH", path_with_cargo_bin()?)
+        .env("CARGO_TARGET_DIR", wasm_target_dir(root))
+        .args(["build", "--release"]);
+    if webgpu_later {
+        trunk.env("LOOKOUT_WEBGPU", "later");
+    } else {
+        trunk.env_remove("LOOKOUT_WEBGPU");
+    }
+    status(&mut trunk)
+}
+
+/// $PATH with cargo's bin dir first (wasm-bindgen for Trunk's hooks).
+fn path_with_cargo_bin() -> Result<std::ffi::OsString> {
     let bin_dir = cargo_bin("trunk")
         .parent()
         .map(Path::to_path_buf)
         .unwrap_or_default();
-    let path = std::env::join_paths(std::iter::once(bin_dir).chain(std::env::split_paths(
-        &std::env::var_os("PATH").unwrap_or_default(),
-    )))?;
+    let rest: Vec<PathBuf> = std::env::split_paths(&std::env::var_os("PATH").unwrap_or_default())
+        .filter(|p| *p != bin_dir)
+        .collect();
+    Ok(std::env::join_paths(std::iter::once(bin_dir).chain(rest))?)
+}
+
+/// The WebGPU module into dist/webgpu, as Trunk's hook builds it (the same command and
+/// environment, so `trunk build` later finds it built): into a staging folder first, then
+/// moved in place, so a page loading meanwhile never reads half a module.
+fn webgpu_build(root: &Path) -> Result<()> {
+    let dist = root.join("dist");
+    let staging = dist.join(".webgpu-staging");
+    let _ = std::fs::remove_dir_all(&staging);
+    std::fs::create_dir_all(&staging)?;
     status(
-        Command::new(cargo_bin("trunk"))
+        Command::new("bash")
             .current_dir(root)
-            .env("PATH", path)
+            .arg(root.join("web/build-webgpu.sh"))
+            .env("PATH", path_with_cargo_bin()?)
             .env("CARGO_TARGET_DIR", wasm_target_dir(root))
-            .args(["build", "--release"]),
+            .env("TRUNK_STAGING_DIR", &staging)
+            .env_remove("LOOKOUT_WEBGPU"),
     )?;
+    let _ = std::fs::remove_dir_all(dist.join("webgpu"));
+    std::fs::rename(staging.join("webgpu"), dist.join("webgpu"))
+        .context("moving the WebGPU module into dist/webgpu")?;
+    let _ = std::fs::remove_dir_all(&staging);
+    Ok(())
+}
+
+fn report_sizes(root: &Path) -> Result<()> {
     let code = |n: &str| n.ends_with(".wasm") || n.ends_with(".js");
     let first = crate::page_bench::sizes(&root.join("dist"), code)?;
     let gpu = crate::page_bench::sizes(&root.join("dist/webgpu"), code)?;
@@ -115,19 +161,88 @@ pub(crate) fn gzip_len(bytes: &[u8]) -> Result<u64> {
     Ok(out.stdout.len() as u64)
 }
 
+/// `cargo xtask run`: the page first, then the rest. On a fresh machine the page (Trunk:
+/// the CPU module, the notebook) is served from dist/ as soon as it is written, while the
+/// WebGPU module and the native workspace build; `lookout serve` then takes the address
+/// over (the page, POST /predict, GET /metrics, /healthz, /api/v1, the /pushgateway
+/// proxy). Where everything is built already, that takes seconds. Extra arguments go to
+/// `lookout serve`, e.g. `--pushgateway http://127.0.0.1:9091`.
 pub(crate) fn run(root: &Path, extra: &[String]) -> Result<()> {
-    // The page (built by Trunk into dist/) served by the model server on its embedded
-    // weights: the page, POST /predict, GET /metrics, /healthz, and the /pushgateway proxy.
-    // Extra arguments go to `lookout serve`, e.g. `--pushgateway http://127.0.0.1:9091`.
-    web_build(root)?;
+    let started = std::time::Instant::now();
+    trunk_build(root, true)?;
+    let addr = serve_addr(extra);
+    let page = StaticPage::start(&addr, root.join("dist"))?;
+    eprintln!(
+        "\nxtask: the page is up on http://{addr}/ ({:.0} s): it classifies on wasm CPU and \
+         its notebook reads the page's own metrics. Building the WebGPU module, then the \
+         model server (POST /predict, /metrics, the notebook's \"This server\"); it takes \
+         this address over when built.\n",
+        started.elapsed().as_secs_f64()
+    );
+    if let Err(e) = webgpu_build(root) {
+        eprintln!("xtask: the WebGPU module failed to build, the page stays on CPU: {e:#}");
+    } else {
+        eprintln!(
+            "\nxtask: WebGPU module built ({:.0} s): a reload of the page uses it\n",
+            started.elapsed().as_secs_f64()
+        );
+    }
     // Built with the workspace's feature set (as the tests build it), so burn is not rebuilt.
-    let lookout = build_lookout(root)?;
+    let lookout = match build_lookout(root) {
+        Ok(l) => l,
+        Err(e) => {
+            eprintln!(
+                "xtask: the model server failed to build: {e:#}\nxtask: still serving the \
+                 page on http://{addr}/ (Ctrl-C stops)"
+            );
+            loop {
+                std::thread::park();
+            }
+        }
+    };
+    page.stop();
+    eprintln!(
+        "\nxtask: model server built ({:.0} s): lookout serve on http://{addr}/\n",
+        started.elapsed().as_secs_f64()
+    );
     let mut cmd = Command::new(lookout);
     cmd.current_dir(root).arg("serve");
-    if !extra.iter().any(|a| a == "--addr") {
-        cmd.args(["--addr", "127.0.0.1:8080"]);
+    if !extra
+        .iter()
+        .any(|a| a == "--addr" || a.starts_with("--addr="))
+    {
+        cmd.args(["--addr", &addr]);
     }
     cmd.arg("--static-dir").arg(root.join("dist"));
     cmd.args(extra);
     status(&mut cmd)
+}
+
+/// The address `lookout serve` will listen on: its `--addr` among `extra`, else
+/// 127.0.0.1:8080.
+fn serve_addr(extra: &[String]) -> String {
+    let mut it = extra.iter();
+    while let Some(a) = it.next() {
+        if a == "--addr" {
+            if let Some(v) = it.next() {
+                return v.clone();
+            }
+        } else if let Some(v) = a.strip_prefix("--addr=") {
+            return v.to_string();
+        }
+    }
+    "127.0.0.1:8080".to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn serve_addr_follows_lookout_serves_flag() {
+        let s =
+            |a: &[&str]| super::serve_addr(&a.iter().map(|s| s.to_string()).collect::<Vec<_>>());
+        assert_eq!(s(&[]), "127.0.0.1:8080");
+        assert_eq!(s(&["--pushgateway", "http://x:9091"]), "127.0.0.1:8080");
+        assert_eq!(s(&["--addr", "0.0.0.0:9000"]), "0.0.0.0:9000");
+        assert_eq!(s(&["--addr=127.0.0.1:81", "--x"]), "127.0.0.1:81");
+    }
 }

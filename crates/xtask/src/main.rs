@@ -16,6 +16,7 @@ mod notebook_bench;
 mod page_bench;
 mod pipeline;
 mod promql_bench;
+mod static_page;
 mod tools;
 
 use tools::{WASM_BINDGEN, WASM_PACK, ensure_tools, ensure_wasm32, root};

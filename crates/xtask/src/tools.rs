@@ -209,6 +209,16 @@ pub(crate) fn ensure_tools(root: &Path, wanted: &[Tool]) -> Result<()> {
     for (bin, version, krate, locked) in wanted {
         if !have(bin, version) {
             let mut c = cargo();
+            // Without LTO and with parallel code generation: Trunk's own release profile
+            // (fat LTO, one codegen unit) is what made its install slow; a tool that spawns
+            // cargo and copies files runs as fast either way. (Config beats a manifest's
+            // profile, also for `cargo install`.)
+            c.args([
+                "--config",
+                "profile.release.lto=false",
+                "--config",
+                "profile.release.codegen-units=16",
+            ]);
             c.args(["install", krate, "--version", version]);
             if *locked {
                 c.arg("--locked");
