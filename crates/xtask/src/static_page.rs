@@ -129,8 +129,20 @@ impl StaticPage {
 fn answer(dir: &Path, request: tiny_http::Request) -> std::io::Result<()> {
     use tiny_http::{Header, Method, Response};
     let header = |k: &str, v: &str| Header::from_bytes(k.as_bytes(), v.as_bytes()).ok();
-    let head = *request.method() == Method::Head;
-    if !(head || *request.method() == Method::Get) {
+    let resolved = resolve(dir, request.url());
+    // The server's routes first, whatever the method: the page's pushes then read "503,
+    // will retry" rather than a refusal.
+    if resolved == Resolved::Server {
+        return request.respond(
+            Response::from_string(
+                "the model server is still building (`cargo xtask run` starts it when \
+                 `cargo build --release --workspace` is done); the page works on its own \
+                 meanwhile\n",
+            )
+            .with_status_code(503),
+        );
+    }
+    if !matches!(request.method(), Method::Get | Method::Head) {
         let r = Response::from_string("read-only: the model server is still building\n")
             .with_status_code(405);
         return request.respond(match header("Allow", "GET, HEAD") {
@@ -138,35 +150,22 @@ fn answer(dir: &Path, request: tiny_http::Request) -> std::io::Result<()> {
             None => r,
         });
     }
-    match resolve(dir, request.url()) {
-        Resolved::File(file) => {
-            let body = std::fs::read(&file)?;
-            let mut r = Response::from_data(body);
-            // The files change when the page is rebuilt and when the model server takes
-            // over: a reload must not keep old ones. (tiny_http sends no body to a HEAD.)
-            for h in [
-                header("Content-Type", content_type(&file)),
-                header("Cache-Control", "no-cache"),
-            ]
-            .into_iter()
-            .flatten()
-            {
-                r = r.with_header(h);
-            }
-            request.respond(r)
-        }
-        Resolved::Server => request.respond(
-            Response::from_string(
-                "the model server is still building (`cargo xtask run` starts it when \
-                 `cargo build --release --workspace` is done); the page works on its own \
-                 meanwhile\n",
-            )
-            .with_status_code(503),
-        ),
-        Resolved::NotFound => {
-            request.respond(Response::from_string("not found\n").with_status_code(404))
-        }
+    let Resolved::File(file) = resolved else {
+        return request.respond(Response::from_string("not found\n").with_status_code(404));
+    };
+    let mut r = Response::from_data(std::fs::read(&file)?);
+    // The files change when the page is rebuilt and when the model server takes over: a
+    // reload must not keep old ones. (tiny_http sends no body to a HEAD.)
+    for h in [
+        header("Content-Type", content_type(&file)),
+        header("Cache-Control", "no-cache"),
+    ]
+    .into_iter()
+    .flatten()
+    {
+        r = r.with_header(h);
     }
+    request.respond(r)
 }
 
 #[cfg(test)]
@@ -241,16 +240,27 @@ mod tests {
         assert_eq!(r.status(), 200);
         assert_eq!(r.headers()["content-length"], "26");
         let r = http
+            .post(format!("{base}/index.html"))
+            .body("x")
+            .send()
+            .unwrap();
+        assert_eq!(r.status(), 405);
+        assert_eq!(r.headers()["allow"], "GET, HEAD");
+        let r = http.delete(format!("{base}/")).send().unwrap();
+        assert_eq!(r.status(), 405);
+        // The server's routes, any method: 503, the server comes later.
+        let r = http
             .post(format!("{base}/predict"))
             .body("{}")
             .send()
             .unwrap();
-        assert_eq!(r.status(), 405);
+        assert_eq!(r.status(), 503);
         let r = http
-            .delete(format!("{base}/pushgateway/metrics/job/x"))
+            .put(format!("{base}/pushgateway/metrics/job/x"))
+            .body("x 1\n")
             .send()
             .unwrap();
-        assert_eq!(r.status(), 405);
+        assert_eq!(r.status(), 503);
         let r = http.get(format!("{base}/metrics")).send().unwrap();
         assert_eq!(r.status(), 503);
         assert!(r.text().unwrap().contains("still building"));
