@@ -167,6 +167,51 @@ fn page_classifies_pushes_and_survives_bad_files() {
     });
 }
 
+/// The page without its WebGPU module, as `cargo xtask run` serves it before building that
+/// module (`tests/e2e/webgpu_later.mjs`): choosing WebGPU says the module is not built yet,
+/// and the page goes on classifying on wasm CPU.
+#[test]
+fn page_says_its_webgpu_module_is_not_built_yet() {
+    let e2e = tests_dir().join("e2e");
+    let dist = tests_dir().join("../dist");
+    assert!(
+        dist.join("webgpu").exists(),
+        "{} misses the page's WebGPU module: `cargo xtask test` builds it",
+        dist.display()
+    );
+    let dir = TempDir::new("webgpu-later");
+    let copy = Command::new("cp")
+        .arg("-a")
+        .arg(dist.join("."))
+        .arg(&dir.0)
+        .status()
+        .expect("cp");
+    assert!(copy.success());
+    std::fs::remove_dir_all(dir.0.join("webgpu")).expect("remove webgpu/");
+    let (_server, base) = start_server(&["--static-dir", dir.0.to_str().expect("utf8")]);
+    let v = run_script(
+        &e2e.join("webgpu_later.mjs"),
+        &[format!("{base}/").as_ref()],
+    );
+    println!("{v}");
+    assert!(v.get("failure").is_none(), "{v}");
+    let status = v["gpu_status"].as_str().unwrap_or_default();
+    assert!(
+        status.contains("WebGPU failed, running on wasm CPU")
+            && status.contains("the WebGPU module is not built yet"),
+        "{v}"
+    );
+    assert_eq!(v["label"], native_label("0001_ship.jpg"), "{v}");
+    assert!(
+        v["backend"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("wasm CPU"),
+        "{v}"
+    );
+    assert_eq!(v["errors"], serde_json::json!([]), "{v}");
+}
+
 /// The notebook end to end (`tests/e2e/notebook.mjs`): completions from the page's own
 /// metrics, the seed's query drawn one series per label, every panel type, the time range,
 /// the server's data source, a bad query's error kept in its cell, and markup in legends

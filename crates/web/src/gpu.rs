@@ -23,7 +23,15 @@ export async function adapter_info() {
 export function load(path) {
   if (!loading) {
     loading = (async () => {
-      const m = await import(new URL(path, document.baseURI).href);
+      const url = new URL(path, document.baseURI).href;
+      // `cargo xtask run` serves the page before it has built this module: say so rather
+      // than "Failed to fetch dynamically imported module".
+      const probe = await fetch(url, { method: 'HEAD', cache: 'no-store' }).catch(() => null);
+      if (probe && (probe.status === 404 || probe.status === 503)) {
+        throw new Error('the WebGPU module is not built yet (cargo xtask run builds it after ' +
+          'the page is up); reload the page when it says so');
+      }
+      const m = await import(url);
       await m.default();
       classifier = await m.load();
       return classifier.adapter;

@@ -1,0 +1,40 @@
+// The page served without its WebGPU module, as `cargo xtask run` serves it before that
+// module is built: choosing WebGPU says the module is not built yet (not "Failed to fetch
+// dynamically imported module"), and the page keeps classifying on wasm CPU. Prints one JSON
+// object; the Rust test judges it.
+// Usage: node webgpu_later.mjs URL
+import { chromium } from 'playwright-core';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+const [url] = process.argv.slice(2);
+const ctx = await chromium.launchPersistentContext(mkdtempSync(join(tmpdir(), 'lookout-e2e-')), {
+  executablePath: '/usr/bin/chromium',
+  headless: true,
+  args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+    '--disable-background-networking', '--disable-component-update', '--disable-sync',
+    '--enable-unsafe-webgpu'],
+});
+const out = { errors: [] };
+try {
+  const page = await ctx.newPage();
+  page.on('pageerror', (e) => out.errors.push(String(e)));
+  await page.goto(url);
+  await page.waitForFunction(() => /ready on|failed|software adapter|no WebGPU/.test((document.querySelector('#gpu-status')?.textContent ?? '')),
+    null, { timeout: 60000 });
+  await page.click('#use-webgpu');
+  await page.waitForFunction(() => /ready on|failed/.test((document.querySelector('#gpu-status')?.textContent ?? '')),
+    null, { timeout: 60000 });
+  out.gpu_status = await page.textContent('#gpu-status');
+  await page.click('button.sample[data-name="0001_ship.jpg"]');
+  await page.waitForFunction(() => document.querySelector('.meta')?.textContent.startsWith('0001_ship.jpg'),
+    null, { timeout: 60000 });
+  out.label = await page.textContent('#label');
+  out.backend = await page.textContent('#backend');
+} catch (e) {
+  out.failure = String(e);
+} finally {
+  await ctx.close();
+}
+console.log(JSON.stringify(out));
