@@ -22,24 +22,26 @@ pub(crate) enum Resolved {
     NotFound,
 }
 
-/// The routes `lookout serve` adds to the page: answered 503 while it builds.
+/// The prefixes of `lookout serve`'s own routes (its router in `crates/server`): answered
+/// 503 while it builds. A prefix matches itself and the paths below it.
 const SERVER_ROUTES: [&str; 6] = [
     "/predict",
     "/metrics",
     "/healthz",
-    "/api/",
-    "/pushgateway/",
-    "/alerts",
+    "/api",
+    "/prometheus",
+    "/pushgateway",
 ];
 
 /// Maps a request target (path and query) to a file under `dir`: "/" is index.html, a path
 /// with `..`, a backslash or a NUL never leaves `dir`.
 pub(crate) fn resolve(dir: &Path, target: &str) -> Resolved {
     let path = target.split(['?', '#']).next().unwrap_or("");
-    if SERVER_ROUTES
-        .iter()
-        .any(|r| path == r.trim_end_matches('/') || path.starts_with(r))
-    {
+    let below = |r: &str| {
+        path.strip_prefix(r)
+            .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
+    };
+    if SERVER_ROUTES.iter().any(|r| below(r)) {
         return Resolved::Server;
     }
     let rel = path.trim_start_matches('/');
@@ -202,6 +204,8 @@ mod tests {
             "/webgpu/..\\..\\x",
             "/missing.js",
             "/webgpu",
+            "/metrics.txt",
+            "/predictions",
         ] {
             assert_eq!(resolve(dir, bad), Resolved::NotFound, "{bad}");
         }
@@ -211,7 +215,8 @@ mod tests {
             "/healthz",
             "/api/v1/query?query=up",
             "/pushgateway/metrics/job/x",
-            "/alerts",
+            "/api/dashboards",
+            "/prometheus/api/v1/query",
         ] {
             assert_eq!(resolve(dir, route), Resolved::Server, "{route}");
         }
