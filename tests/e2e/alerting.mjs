@@ -8,12 +8,13 @@ import { join } from 'node:path';
 
 export const T = { timeout: 20000 };
 
-export const launch = (prefix) => chromium.launchPersistentContext(mkdtempSync(join(tmpdir(), prefix)), {
+// (Also used by webgpu_later.mjs, with `--enable-unsafe-webgpu` as an extra argument.)
+export const launch = (prefix, extraArgs = []) => chromium.launchPersistentContext(mkdtempSync(join(tmpdir(), prefix)), {
   executablePath: '/usr/bin/chromium',
   headless: true,
   viewport: { width: 1280, height: 1000 },
   args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-    '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+    '--disable-background-networking', '--disable-component-update', '--disable-sync', ...extraArgs],
 });
 
 export const setValue = async (page, selector, value) => {

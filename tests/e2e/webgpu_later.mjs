@@ -3,19 +3,10 @@
 // dynamically imported module"), and the page keeps classifying on wasm CPU. Prints one JSON
 // object; the Rust test judges it.
 // Usage: node webgpu_later.mjs URL
-import { chromium } from 'playwright-core';
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { launch } from './alerting.mjs';
 
 const [url] = process.argv.slice(2);
-const ctx = await chromium.launchPersistentContext(mkdtempSync(join(tmpdir(), 'lookout-e2e-')), {
-  executablePath: '/usr/bin/chromium',
-  headless: true,
-  args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-    '--disable-background-networking', '--disable-component-update', '--disable-sync',
-    '--enable-unsafe-webgpu'],
-});
+const ctx = await launch('lookout-e2e-', ['--enable-unsafe-webgpu']);
 const out = { errors: [] };
 try {
   const page = await ctx.newPage();

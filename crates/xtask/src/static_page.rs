@@ -244,6 +244,7 @@ mod tests {
         let r = http.head(format!("{base}/")).send().unwrap();
         assert_eq!(r.status(), 200);
         assert_eq!(r.headers()["content-length"], "26");
+        let status = |r: reqwest::blocking::RequestBuilder| r.send().unwrap().status();
         let r = http
             .post(format!("{base}/index.html"))
             .body("x")
@@ -251,21 +252,11 @@ mod tests {
             .unwrap();
         assert_eq!(r.status(), 405);
         assert_eq!(r.headers()["allow"], "GET, HEAD");
-        let r = http.delete(format!("{base}/")).send().unwrap();
-        assert_eq!(r.status(), 405);
+        assert_eq!(status(http.delete(format!("{base}/"))), 405);
         // The server's routes, any method: 503, the server comes later.
-        let r = http
-            .post(format!("{base}/predict"))
-            .body("{}")
-            .send()
-            .unwrap();
-        assert_eq!(r.status(), 503);
-        let r = http
-            .put(format!("{base}/pushgateway/metrics/job/x"))
-            .body("x 1\n")
-            .send()
-            .unwrap();
-        assert_eq!(r.status(), 503);
+        assert_eq!(status(http.post(format!("{base}/predict")).body("{}")), 503);
+        let push = http.put(format!("{base}/pushgateway/metrics/job/x"));
+        assert_eq!(status(push.body("x 1\n")), 503);
         let r = http.get(format!("{base}/metrics")).send().unwrap();
         assert_eq!(r.status(), 503);
         assert!(r.text().unwrap().contains("still building"));

@@ -596,8 +596,9 @@ function stackValues(ys, shown) {
 // pixels), without its general machinery per point; a gap lifts the pen instead of clipping
 // the joined line. Anything else, or a series dense enough for uPlot to thin out (≥ 4 points
 // per pixel), goes to uPlot's own builder. (It is given only to series without a fill: uPlot
-// turns every series' `fill` into a function, so the series cannot tell here.) For 1,000 series × 361 points this is 361,000
-// points per draw: uPlot's builder spent ≈ 13 ms on them beyond the canvas calls.
+// turns every series' `fill` into a function, so the series cannot tell here.) For 1,000
+// series × 361 points this is 361,000 points per draw: uPlot's builder spent ≈ 13 ms on them
+// beyond the canvas calls.
 const uplotLinear = uPlot.paths.linear();
 function leanLines(u, si, i0, i1) {
   const s = u.series[si];

@@ -229,9 +229,10 @@ fn TimeSeriesChart(
             .iter()
             .filter_map(|s| {
                 let v = s.value?;
-                let v = match (field.thresholds.mode, range) {
-                    (ThresholdsMode::Percentage, Some((min, max))) => min + (max - min) * v / 100.0,
-                    _ => v,
+                // `range` is there exactly for percentage thresholds.
+                let v = match range {
+                    Some((min, max)) => min + (max - min) * v / 100.0,
+                    None => v,
                 };
                 v.is_finite()
                     .then(|| serde_json::json!({"value": v, "color": css_color(&s.color)}))
