@@ -10,8 +10,8 @@
 //!   128 MB, and the resident memory of the whole workerd process.
 //!
 //! - The page in headless Chromium under its own traffic (the live view's Traffic at its
-//!   highest rate, restarted as it finishes) for PAGE_MINUTES (default 30): the JS heap,
-//!   the wasm module's memory and the renderer's resident memory every 30 s, the growth
+//!   highest rate, restarted as it finishes) for PAGE_MINUTES (default 30): the JS heap
+//!   (as found, and live: right after a forced full collection), the wasm module's memory and the renderer's resident memory every 30 s, the growth
 //!   from the end of the warm-up (12 minutes: the live view's store keeps 5) to the end.
 //!
 //! Prints one line per sample and a summary per process (BENCHMARKS.md, "Memory").
@@ -215,7 +215,7 @@ fn page(root: &Path, lookout: &Path, minutes: u64) -> Result<()> {
         .iter()
         .filter(|s| s["minute"].as_f64().unwrap_or(0.0) >= warm_up)
         .collect();
-    for key in ["js_heap", "wasm", "renderer_pss"] {
+    for key in ["js_heap", "js_heap_live", "wasm", "renderer_pss"] {
         let value = |s: &serde_json::Value| s[key].as_f64().unwrap_or(f64::NAN);
         let (Some(a), Some(b)) = (
             warm.first().map(|s| value(s)),

@@ -1,7 +1,9 @@
 // The page under a long run of its own traffic (the live view's "Traffic" at its highest
 // rate, restarted whenever it finishes), memory sampled every 30 s: the JS heap
-// (performance.memory, precise), the wasm module's linear memory, and the renderers'
-// proportional resident memory (PSS, /proc). Prints one JSON object with the samples.
+// (performance.memory, precise) as the collector left it and again right after a forced
+// full collection (CDP HeapProfiler.collectGarbage: the live objects, without the swing of
+// when V8 last collected), the wasm module's linear memory, and the renderers' proportional
+// resident memory (PSS, /proc). Prints one JSON object with the samples.
 // Usage: node page-memory.mjs URL MINUTES
 import { chromium } from 'playwright-core';
 import { mkdtempSync, readFileSync, readdirSync } from 'node:fs';
@@ -51,6 +53,7 @@ try {
   });
   await page.goto(url);
   await page.waitForFunction(() => window.__wasm && document.querySelector('#traffic'), null, { timeout: 60000 });
+  const cdp = await browser.newCDPSession(page);
   const inputs = page.locator('section input[type=number]');
   await inputs.nth(0).fill('500');
   await inputs.nth(1).fill('100000');
@@ -67,10 +70,12 @@ try {
         wasm: window.__wasm.memory.buffer.byteLength,
         predictions: Number(document.querySelector('#total')?.textContent ?? 'NaN'),
       }));
+      await cdp.send('HeapProfiler.collectGarbage');
+      s.js_heap_live = await page.evaluate(() => performance.memory.usedJSHeapSize);
       s.minute = (Date.now() - started) / 60000;
       s.renderer_pss = rendererPss();
       out.samples.push(s);
-      console.error(`page: ${s.minute.toFixed(1)} min, ${s.predictions} predictions, JS heap ${(s.js_heap / 1e6).toFixed(1)} MB, wasm ${(s.wasm / 1e6).toFixed(1)} MB, renderer PSS ${(s.renderer_pss / 1e6).toFixed(1)} MB`);
+      console.error(`page: ${s.minute.toFixed(1)} min, ${s.predictions} predictions, JS heap ${(s.js_heap / 1e6).toFixed(1)} MB (live ${(s.js_heap_live / 1e6).toFixed(1)} MB), wasm ${(s.wasm / 1e6).toFixed(1)} MB, renderer PSS ${(s.renderer_pss / 1e6).toFixed(1)} MB`);
       nextSample += 30000;
     }
     await new Promise((r) => setTimeout(r, 1000));
