@@ -178,3 +178,82 @@ fn worker_pushes_to_pushgateway_and_survives_an_outage() {
     );
     assert_eq!(health()["predictions"], 75);
 }
+
+/// A `width`×`height` picture with ±`noise` of deterministic sensor-like noise on the rows
+/// above `noisy_rows` (noise is what makes a file large; the rest compresses to little).
+fn noisy(width: u32, height: u32, noise: u8, noisy_rows: u32) -> image::RgbaImage {
+    let mut state = 0x2545_f491_4f6c_dd1du64;
+    image::RgbaImage::from_fn(width, height, |x, y| {
+        let mut px = [(x * 255 / width) as u8, (y * 255 / height) as u8, 128, 255];
+        if y < noisy_rows {
+            for c in &mut px[..3] {
+                state ^= state << 13;
+                state ^= state >> 7;
+                state ^= state << 17;
+                let n = (state % (2 * u64::from(noise) + 1)) as i16 - i16::from(noise);
+                *c = (i16::from(*c) + n).clamp(0, 255) as u8;
+            }
+        }
+        image::Rgba(px)
+    })
+}
+
+/// The worker's largest inputs — the biggest of each kind its limits let through (8 MiB,
+/// 8 Mpx, 48 MiB for the decoder) — keep the isolate's wasm memory well under Cloudflare's
+/// 128 MB (below 100 MB): measured after each (wasm memory only grows, so each reading is
+/// the high-water mark so far).
+#[test]
+fn the_isolate_stays_well_under_128_mb_with_its_largest_inputs() {
+    let rgb = |img: &image::RgbaImage| image::DynamicImage::ImageRgba8(img.clone()).into_rgb8();
+    // A 24 MP baseline JPEG just under 8 MiB: decoded at 1/8.
+    let mut jpeg = std::io::Cursor::new(Vec::new());
+    image::codecs::jpeg::JpegEncoder::new_with_quality(&mut jpeg, 92)
+        .encode_image(&rgb(&noisy(6000, 4000, 8, 4000)))
+        .expect("jpeg");
+    // A 12 MP progressive JPEG: its coefficients (37 MB) kept whole until the last scan.
+    let mut progressive = Vec::new();
+    let phone = rgb(&noisy(4032, 3024, 16, 3024));
+    let mut encoder = jpeg_encoder::Encoder::new(&mut progressive, 95);
+    encoder.set_progressive(true);
+    encoder.set_sampling_factor(jpeg_encoder::SamplingFactor::F_2_2);
+    encoder
+        .encode(phone.as_raw(), 4032, 3024, jpeg_encoder::ColorType::Rgb)
+        .expect("progressive");
+    // An 8 Mpx RGBA PNG just under 8 MiB: decoded whole (33.5 MB).
+    let mut png = std::io::Cursor::new(Vec::new());
+    noisy(2896, 2896, 1, 2896 * 3 / 4)
+        .write_to(&mut png, image::ImageFormat::Png)
+        .expect("png");
+    let cases = [
+        ("24 MP baseline JPEG", jpeg.into_inner()),
+        ("12 MP progressive JPEG", progressive),
+        ("8 Mpx RGBA PNG", png.into_inner()),
+    ];
+    // Each in an isolate of its own (what one input costs depends on what came before it:
+    // a freed buffer may or may not fit the next), twice over, then all in one.
+    let memory = |base: &str| {
+        let health = get(&format!("{base}/healthz")).expect("healthz");
+        let v: serde_json::Value = serde_json::from_str(&health).expect("healthz JSON");
+        v["wasm_memory_bytes"].as_f64().expect("wasm_memory_bytes") / 1e6
+    };
+    let run = |base: &str, what: &str, bytes: &[u8]| {
+        assert!(bytes.len() <= 8 << 20, "{what}: {} bytes", bytes.len());
+        assert!(bytes.len() > 4 << 20, "{what}: only {} bytes", bytes.len());
+        let (status, v) = post(&format!("{base}/predict"), seed_request(bytes));
+        assert_eq!(status, 200, "{what}: {v}");
+        let mb = memory(base);
+        println!("{what} ({} bytes): the isolate at {mb:.1} MB", bytes.len());
+        assert!(mb < 100.0, "{what}: the isolate's memory is {mb:.1} MB");
+    };
+    for (what, bytes) in &cases {
+        let (_workerd, base) = start_workerd(None);
+        println!("a new isolate: {:.1} MB", memory(&base));
+        run(&base, what, bytes);
+        run(&base, what, bytes);
+    }
+    // The costliest order seen: the PNG's buffer does not fit where the JPEG's body was.
+    let (_workerd, base) = start_workerd(None);
+    for i in [0, 2, 1] {
+        run(&base, cases[i].0, &cases[i].1);
+    }
+}

@@ -19,12 +19,14 @@ use lookout_model::{Backend, Classifier, DecodeLimits};
 use lookout_service::{Service, ServiceError};
 use worker::{Context, Env, Fetch, Headers, Method, Request, RequestInit, Response, Result, event};
 
-/// Decode limits inside the 128 MB isolate: a 4 MiB encoded image of at most 4096 px a side
-/// and 8 Mpx (the decoder's buffers stay under 48 MiB); anything larger is refused from its
-/// header, before a pixel is decoded.
+/// Decode limits inside the 128 MB isolate: an 8 MiB encoded image of at most 4096 px a side
+/// and 8 Mpx once decoded (JPEGs decode scaled, so camera photos pass), the decoder's
+/// buffers under 48 MiB; the largest of each kind leave the isolate under 90 MB of wasm
+/// memory (tests/edge.rs). Anything larger is refused from its header, before a pixel is
+/// decoded.
 pub fn edge_limits() -> DecodeLimits {
     DecodeLimits {
-        max_bytes: 4 * 1024 * 1024,
+        max_bytes: 8 * 1024 * 1024,
         max_side: 4096,
         max_pixels: 8 * 1024 * 1024,
         max_alloc: 48 * 1024 * 1024,
@@ -181,7 +183,9 @@ async fn read_body(req: &mut Request, limit: usize) -> std::result::Result<Vec<u
     let mut stream = req
         .stream()
         .map_err(|e| ServiceError::Json(format!("cannot read body: {e}")))?;
-    let mut body = Vec::new();
+    // Sized once from the declared length (already bounded): a growing buffer would hold
+    // its old and new copies at once, twice the body at the worst moment.
+    let mut body = Vec::with_capacity(declared.map_or(0, |n| n as usize));
     while let Some(chunk) = stream.next().await {
         let chunk = chunk.map_err(|e| ServiceError::Json(format!("cannot read body: {e}")))?;
         if body.len() + chunk.len() > limit {
@@ -213,7 +217,7 @@ async fn fetch(mut req: Request, env: Env, ctx: Context) -> Result<Response> {
             let limit = isolate.service.max_body_bytes();
             match read_body(&mut req, limit).await {
                 Err(e) => error_response(&e.to_string(), e.status()),
-                Ok(body) => match isolate.service.predict_json(&body) {
+                Ok(body) => match isolate.service.predict_json(body) {
                     Ok(json) => json_response(json, 200),
                     Err(e) => error_response(&e.to_string(), e.status()),
                 },

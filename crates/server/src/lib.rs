@@ -226,7 +226,7 @@ async fn predict(State(state): State<Arc<AppState>>, req: Request) -> Response {
         Err(e) => return error_response(&e),
     };
     let service = state.service.clone();
-    match tokio::task::spawn_blocking(move || service.predict_json(&body)).await {
+    match tokio::task::spawn_blocking(move || service.predict_json(body.into())).await {
         Ok(Ok(json)) => json_response(200, json),
         Ok(Err(e)) => error_response(&e),
         Err(join) => error_response(&ServiceError::Inference(join.to_string())),

@@ -3,6 +3,8 @@
 //! prediction recorded in the metrics. The native server, the edge worker and the page are
 //! thin adapters around [`Service`].
 
+use std::borrow::Cow;
+
 use base64::Engine;
 use base64::engine::general_purpose::{STANDARD, STANDARD_NO_PAD};
 use lookout_metrics::{Format, InputStats, Metrics, Observation, Runtime};
@@ -13,11 +15,14 @@ use serde::{Deserialize, Serialize};
 /// Default cap on images in one batch request.
 pub const MAX_BATCH: usize = 64;
 
-/// One image in a request.
+/// One image in a request. The base64 text is borrowed from the request body where it
+/// has no JSON escapes (it has none as clients write it): a copy of a 21 MB string is what
+/// would otherwise push the edge isolate's memory towards its limit.
 #[derive(Debug, Clone, Deserialize)]
-pub struct ImageRequest {
+pub struct ImageRequest<'a> {
     /// Base64 (standard alphabet, padding optional) of the encoded image.
-    pub image: String,
+    #[serde(borrow)]
+    pub image: Cow<'a, str>,
     /// `JPEG`, `PNG`, `WEBP`, `GIF` or `BMP`; the content decides when it is recognisable.
     #[serde(default)]
     pub format: Option<String>,
@@ -26,9 +31,12 @@ pub struct ImageRequest {
 /// A request body: one image, or `{"images": [...]}`.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(untagged)]
-pub enum PredictBody {
-    Batch { images: Vec<ImageRequest> },
-    One(ImageRequest),
+pub enum PredictBody<'a> {
+    Batch {
+        #[serde(borrow)]
+        images: Vec<ImageRequest<'a>>,
+    },
+    One(#[serde(borrow)] ImageRequest<'a>),
 }
 
 /// The answer for one image.
@@ -166,51 +174,68 @@ impl Service {
 
     /// `POST /predict`: the JSON body in, the JSON answer out (status 200), or an error with
     /// its status. A batch answers per item: `{"predictions": [ {...} | {"error", "status"} ]}`.
-    pub fn predict_json(&self, body: &[u8]) -> Result<String, ServiceError> {
-        let parsed: PredictBody =
-            serde_json::from_slice(body).map_err(|e| ServiceError::Json(e.to_string()))?;
-        match parsed {
-            PredictBody::One(req) => {
-                let prepared = self.prepare(&req)?;
-                let mut out = self.run(&[prepared])?;
-                let one = out
-                    .pop()
-                    .ok_or_else(|| ServiceError::Inference("no output".into()))?;
-                serde_json::to_string(&one).map_err(|e| ServiceError::Inference(e.to_string()))
+    /// Takes the body by value and lets it go once its base64 is decoded, before any image
+    /// is: the body and a decoder's buffers are never held at once (what bounds the edge
+    /// isolate's memory).
+    pub fn predict_json(&self, body: Vec<u8>) -> Result<String, ServiceError> {
+        type Item = Result<(Vec<u8>, Option<String>), ServiceError>;
+        let (items, batch): (Vec<Item>, bool) = {
+            let parsed: PredictBody =
+                serde_json::from_slice(&body).map_err(|e| ServiceError::Json(e.to_string()))?;
+            match parsed {
+                PredictBody::One(req) => (vec![self.encoded(&req)], false),
+                PredictBody::Batch { images } => {
+                    if images.is_empty() {
+                        return Err(ServiceError::EmptyBatch);
+                    }
+                    if images.len() > self.max_batch {
+                        return Err(ServiceError::BatchTooLarge(images.len(), self.max_batch));
+                    }
+                    (images.iter().map(|r| self.encoded(r)).collect(), true)
+                }
             }
-            PredictBody::Batch { images } => {
-                if images.is_empty() {
-                    return Err(ServiceError::EmptyBatch);
-                }
-                if images.len() > self.max_batch {
-                    return Err(ServiceError::BatchTooLarge(images.len(), self.max_batch));
-                }
-                let prepared: Vec<Result<Prepared, ServiceError>> =
-                    images.iter().map(|r| self.prepare(r)).collect();
-                let ok: Vec<&Prepared> = prepared.iter().filter_map(|p| p.as_ref().ok()).collect();
-                let mut answers = if ok.is_empty() {
-                    Vec::new()
-                } else {
-                    self.run_refs(&ok)?
-                }
-                .into_iter();
-                let items: Vec<BatchItem> = prepared
-                    .iter()
-                    .map(|p| match p {
-                        Ok(_) => answers.next().map(BatchItem::Ok).unwrap_or(BatchItem::Err {
-                            error: "no output".into(),
-                            status: 500,
-                        }),
-                        Err(e) => BatchItem::Err {
-                            error: e.to_string(),
-                            status: e.status(),
-                        },
-                    })
-                    .collect();
-                serde_json::to_string(&serde_json::json!({ "predictions": items }))
-                    .map_err(|e| ServiceError::Inference(e.to_string()))
-            }
+        };
+        drop(body);
+        // Each item's bytes are let go as soon as it is prepared.
+        let mut prepared: Vec<Result<Prepared, ServiceError>> = items
+            .into_iter()
+            .map(|item| {
+                item.and_then(|(bytes, format)| self.prepare_image(&bytes, format.as_deref()))
+            })
+            .collect();
+        if !batch {
+            let one = prepared
+                .pop()
+                .ok_or_else(|| ServiceError::Inference("no input".into()))??;
+            let answer = self
+                .run(&[one])?
+                .pop()
+                .ok_or_else(|| ServiceError::Inference("no output".into()))?;
+            return serde_json::to_string(&answer)
+                .map_err(|e| ServiceError::Inference(e.to_string()));
         }
+        let ok: Vec<&Prepared> = prepared.iter().filter_map(|p| p.as_ref().ok()).collect();
+        let mut answers = if ok.is_empty() {
+            Vec::new()
+        } else {
+            self.run_refs(&ok)?
+        }
+        .into_iter();
+        let items: Vec<BatchItem> = prepared
+            .iter()
+            .map(|p| match p {
+                Ok(_) => answers.next().map(BatchItem::Ok).unwrap_or(BatchItem::Err {
+                    error: "no output".into(),
+                    status: 500,
+                }),
+                Err(e) => BatchItem::Err {
+                    error: e.to_string(),
+                    status: e.status(),
+                },
+            })
+            .collect();
+        serde_json::to_string(&serde_json::json!({ "predictions": items }))
+            .map_err(|e| ServiceError::Inference(e.to_string()))
     }
 
     /// One encoded image (the page's file picker, drop zone and gallery): decode with the
@@ -267,7 +292,9 @@ impl Service {
         Ok(self.response(&pred, runtime))
     }
 
-    fn prepare(&self, req: &ImageRequest) -> Result<Prepared, ServiceError> {
+    /// One request item's encoded image (its base64 decoded, refused from its length when
+    /// over the byte limit) and its format name.
+    fn encoded(&self, req: &ImageRequest<'_>) -> Result<(Vec<u8>, Option<String>), ServiceError> {
         let limits = self.classifier.limits();
         // Refuse oversize input from its base64 length, before decoding it.
         let approx = req.image.len() / 4 * 3;
@@ -287,7 +314,7 @@ impl Service {
             .decode(b64)
             .or_else(|_| STANDARD_NO_PAD.decode(b64.trim_end_matches('=')))
             .map_err(|e| ServiceError::Base64(e.to_string()))?;
-        self.prepare_image(&bytes, req.format.as_deref())
+        Ok((bytes, req.format.clone()))
     }
 
     fn run(&self, prepared: &[Prepared]) -> Result<Vec<PredictResponse>, ServiceError> {

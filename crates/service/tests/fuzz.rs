@@ -46,6 +46,52 @@ fn image_seeds() -> Vec<Vec<u8>> {
     seeds
 }
 
+/// JPEGs large enough to be decoded at a DCT scale (crates/model `preprocess::jpeg`), kept
+/// small in bytes: smooth 512 px and 2048 px pictures, baseline RGB, progressive, CMYK and
+/// greyscale, so mutations reach jpeg-decoder's every path and the scaled limits.
+fn scaled_jpeg_seeds() -> Vec<Vec<u8>> {
+    use jpeg_encoder::{ColorType, Encoder, SamplingFactor};
+    let picture = |side: u16, channels: usize| -> Vec<u8> {
+        let side = usize::from(side);
+        (0..side * side * channels)
+            .map(|i| {
+                let (x, y, c) = ((i / channels) % side, (i / channels) / side, i % channels);
+                ((x * 255 / side) ^ (y * 97 / side) ^ (c * 40)) as u8
+            })
+            .collect()
+    };
+    let mut seeds = Vec::new();
+    let mut add = |side: u16, color: ColorType, channels: usize, progressive: bool| {
+        let mut out = Vec::new();
+        let mut encoder = Encoder::new(&mut out, 40);
+        encoder.set_progressive(progressive);
+        encoder.set_sampling_factor(SamplingFactor::F_2_2);
+        if encoder
+            .encode(&picture(side, channels), side, side, color)
+            .is_ok()
+        {
+            seeds.push(out);
+        }
+    };
+    add(512, ColorType::Rgb, 3, false);
+    add(512, ColorType::Rgb, 3, true);
+    add(512, ColorType::Cmyk, 4, false);
+    add(512, ColorType::Luma, 1, true);
+    add(2048, ColorType::Rgb, 3, false);
+    seeds
+}
+
+/// The seeds themselves decode (so mutations start from valid files of each kind).
+#[test]
+fn scaled_jpeg_seeds_decode() {
+    let seeds = scaled_jpeg_seeds();
+    assert_eq!(seeds.len(), 5);
+    for (i, seed) in seeds.iter().enumerate() {
+        let answer = service().prepare_image(seed, None);
+        assert!(answer.is_ok(), "seed {i}: {:?}", answer.err());
+    }
+}
+
 fn body_seeds() -> Vec<Value> {
     let b64 = |i: usize| STANDARD.encode(lookout_model::samples::SAMPLES[i].1);
     vec![
@@ -80,9 +126,20 @@ proptest! {
     }
 
     #[test]
+    fn scaled_jpeg_bytes_never_panic(bytes in mutated(scaled_jpeg_seeds(), 12)) {
+        static T: Tally = Tally::new("scaled_jpeg_bytes_never_panic");
+        let answer = service().prepare_image(&bytes, Some("JPEG"));
+        T.record(answer.is_ok());
+        match answer {
+            Ok(p) => prop_assert_eq!(p.input().len(), 3 * INPUT_SIZE * INPUT_SIZE),
+            Err(e) => prop_assert!(client_error(e.status()), "{e}: {}", e.status()),
+        }
+    }
+
+    #[test]
     fn predict_bodies_never_panic(body in mutated_json(body_seeds(), 4)) {
         static T: Tally = Tally::new("predict_bodies_never_panic");
-        let answer = service().predict_json(body.to_string().as_bytes());
+        let answer = service().predict_json(body.to_string().into_bytes());
         T.record(answer.is_ok());
         match answer {
             Ok(answer) => {
@@ -98,7 +155,7 @@ proptest! {
         bytes in mutated(body_seeds().iter().map(|b| b.to_string().into_bytes()).collect(), 8),
     ) {
         static T: Tally = Tally::new("predict_body_bytes_never_panic");
-        let answer = service().predict_json(&bytes);
+        let answer = service().predict_json(bytes);
         T.record(answer.is_ok());
         if let Err(e) = answer {
             prop_assert!(client_error(e.status()), "{e}: {}", e.status());
