@@ -78,7 +78,8 @@ pub enum Kernel {
     Avx512,
     /// x86-64 with AVX2, FMA and F16C (8 lanes, fused multiply-add, 6 × 16 microkernel).
     Avx2,
-    /// wasm32 with simd128 (4 lanes, 4 × 8 microkernel).
+    /// wasm32 with simd128 (4 lanes, 4 × 8 microkernel); with relaxed SIMD's fused
+    /// multiply-add in builds with the `relaxed-simd` feature ([`Kernel::name`] says which).
     Wasm,
     /// Plain Rust (4 × 8 microkernel over arrays the compiler vectorises).
     Portable,
@@ -116,7 +117,7 @@ impl Kernel {
         Some(match name.trim().to_ascii_lowercase().as_str() {
             "avx512" | "avx512f" | "avx-512" => Kernel::Avx512,
             "avx2" | "avx2+fma" => Kernel::Avx2,
-            "wasm" | "wasm-simd128" => Kernel::Wasm,
+            "wasm" | "wasm-simd128" | "wasm-relaxed-simd" => Kernel::Wasm,
             "portable" => Kernel::Portable,
             _ => return None,
         })
@@ -149,6 +150,7 @@ impl Kernel {
         match self {
             Kernel::Avx512 => "avx512f",
             Kernel::Avx2 => "avx2+fma",
+            Kernel::Wasm if cfg!(feature = "relaxed-simd") => "wasm-relaxed-simd",
             Kernel::Wasm => "wasm-simd128",
             Kernel::Portable => "portable",
         }
@@ -184,7 +186,17 @@ macro_rules! dispatch {
             Kernel::Avx512 => unsafe { avx512::$f($($arg),*) },
             #[cfg(target_arch = "x86_64")]
             Kernel::Avx2 => unsafe { avx2::$f($($arg),*) },
-            #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+            #[cfg(all(
+                target_arch = "wasm32",
+                target_feature = "simd128",
+                feature = "relaxed-simd"
+            ))]
+            Kernel::Wasm => unsafe { wasm_relaxed::$f($($arg),*) },
+            #[cfg(all(
+                target_arch = "wasm32",
+                target_feature = "simd128",
+                not(feature = "relaxed-simd")
+            ))]
             Kernel::Wasm => unsafe { kernels::$f::<simd::Wasm>($($arg),*) },
             _ => unsafe { kernels::$f::<simd::Portable>($($arg),*) },
         }
@@ -257,6 +269,61 @@ macro_rules! x86_entry_points {
             }
         }
     };
+}
+
+/// The kernels compiled with relaxed SIMD (the generic code and [`simd::WasmRelaxed`]'s
+/// methods inline into these, as the x86-64 ones do into theirs).
+#[cfg(all(
+    target_arch = "wasm32",
+    target_feature = "simd128",
+    feature = "relaxed-simd"
+))]
+mod wasm_relaxed {
+    use super::kernels::{self, PackedLayer, WinogradLayer};
+    use super::simd::WasmRelaxed;
+
+    #[target_feature(enable = "simd128,relaxed-simd")]
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) unsafe fn winograd_rows(
+        layer: &WinogradLayer,
+        input: &[f32],
+        h: usize,
+        w: usize,
+        ty0: usize,
+        ty1: usize,
+        pool: bool,
+        out: &mut [f32],
+    ) {
+        unsafe { kernels::winograd_rows::<WasmRelaxed>(layer, input, h, w, ty0, ty1, pool, out) }
+    }
+
+    #[target_feature(enable = "simd128,relaxed-simd")]
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) unsafe fn conv_direct_rows(
+        layer: &PackedLayer,
+        input: &[f32],
+        c: usize,
+        h: usize,
+        w: usize,
+        y0: usize,
+        y1: usize,
+        out: &mut [f32],
+    ) {
+        unsafe { kernels::conv_direct_rows::<WasmRelaxed>(layer, input, c, h, w, y0, y1, out) }
+    }
+
+    #[target_feature(enable = "simd128,relaxed-simd")]
+    pub(crate) unsafe fn dense_panels(
+        layer: &PackedLayer,
+        a: &[f32],
+        m: usize,
+        p0: usize,
+        p1: usize,
+        relu: bool,
+        out: &mut [f32],
+    ) {
+        unsafe { kernels::dense_panels::<WasmRelaxed>(layer, a, m, p0, p1, relu, out) }
+    }
 }
 
 /// The kernels compiled with AVX2, FMA and F16C.

@@ -177,6 +177,67 @@ impl Isa for Wasm {
     }
 }
 
+/// wasm simd128 with relaxed SIMD's fused multiply-add (`f32x4.relaxed_madd`: one FMA
+/// where the CPU has it, so it may round otherwise than a multiply and an add, within the
+/// oracle tests' tolerance); everything else as [`Wasm`]. Only inside the entry points
+/// compiled with `relaxed-simd` (`wasm_relaxed` in lib.rs), so that only builds that ask
+/// for it (the `relaxed-simd` feature: the edge worker) need an engine that has it.
+#[cfg(all(
+    target_arch = "wasm32",
+    target_feature = "simd128",
+    feature = "relaxed-simd"
+))]
+#[derive(Clone, Copy)]
+pub(crate) struct WasmRelaxed;
+
+#[cfg(all(
+    target_arch = "wasm32",
+    target_feature = "simd128",
+    feature = "relaxed-simd"
+))]
+impl Isa for WasmRelaxed {
+    type V = std::arch::wasm32::v128;
+    const LANES: usize = Wasm::LANES;
+    const MR: usize = Wasm::MR;
+
+    #[inline(always)]
+    unsafe fn zero() -> Self::V {
+        unsafe { Wasm::zero() }
+    }
+    #[inline(always)]
+    unsafe fn splat(x: f32) -> Self::V {
+        unsafe { Wasm::splat(x) }
+    }
+    #[inline(always)]
+    unsafe fn load(p: *const f32) -> Self::V {
+        unsafe { Wasm::load(p) }
+    }
+    #[inline(always)]
+    unsafe fn store(p: *mut f32, v: Self::V) {
+        unsafe { Wasm::store(p, v) }
+    }
+    #[inline(always)]
+    unsafe fn add(a: Self::V, b: Self::V) -> Self::V {
+        unsafe { Wasm::add(a, b) }
+    }
+    #[inline(always)]
+    unsafe fn sub(a: Self::V, b: Self::V) -> Self::V {
+        unsafe { Wasm::sub(a, b) }
+    }
+    #[inline(always)]
+    unsafe fn mul(a: Self::V, b: Self::V) -> Self::V {
+        unsafe { Wasm::mul(a, b) }
+    }
+    #[inline(always)]
+    unsafe fn max(a: Self::V, b: Self::V) -> Self::V {
+        unsafe { Wasm::max(a, b) }
+    }
+    #[inline(always)]
+    unsafe fn mul_add(a: Self::V, b: Self::V, c: Self::V) -> Self::V {
+        std::arch::wasm32::f32x4_relaxed_madd(a, b, c)
+    }
+}
+
 /// Plain Rust on 4-lane arrays: every other CPU (the compiler vectorises what it can), and
 /// x86-64 machines without AVX2/FMA.
 #[derive(Clone, Copy)]

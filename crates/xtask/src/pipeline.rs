@@ -96,7 +96,7 @@ const STEPS: &[Step] = &[
     },
     Step {
         name: "browser-cpu",
-        what: "the CPU kernels' wasm-simd128 build against their f64 oracle in Chromium",
+        what: "the CPU kernels' wasm builds (simd128; relaxed SIMD) against their f64 oracle in Chromium",
         run: browser_cpu,
     },
     Step {
@@ -358,7 +358,13 @@ fn wasm_clippy(c: &Ctx) -> Result<()> {
 /// The WebGPU module (its own feature set) and the metrics' browser tests, linted apart so
 /// that neither changes the other's features.
 fn wasm_clippy_apart(c: &Ctx) -> Result<()> {
-    for krate in ["lookout-webgpu", "lookout-metrics", "lookout-cpu"] {
+    // lookout-cpu twice: as the page builds it, and with the worker's relaxed SIMD.
+    for (krate, features) in [
+        ("lookout-webgpu", ""),
+        ("lookout-metrics", ""),
+        ("lookout-cpu", ""),
+        ("lookout-cpu", "relaxed-simd"),
+    ] {
         status(
             cargo()
                 .current_dir(c.root)
@@ -371,6 +377,8 @@ fn wasm_clippy_apart(c: &Ctx) -> Result<()> {
                     "--tests",
                     "-p",
                     krate,
+                    "--features",
+                    features,
                 ])
                 .args(["--target", "wasm32-unknown-unknown", "--", "-D", "warnings"]),
         )?;
@@ -410,13 +418,19 @@ fn browser_promql(c: &Ctx) -> Result<()> {
     wasm_pack_test(c.root, "crates/promql", &["--test", "browser"], &[])
 }
 
+/// Twice: the simd128 build (the page) and the relaxed-SIMD one (the worker), whose fused
+/// multiply-add may round otherwise.
 fn browser_cpu(c: &Ctx) -> Result<()> {
-    wasm_pack_test(
-        c.root,
-        "crates/cpu",
-        &["--release", "--test", "browser"],
-        &[],
-    )
+    let args = ["--release", "--test", "browser"];
+    wasm_pack_test(c.root, "crates/cpu", &args, &[])?;
+    let relaxed = [
+        "--release",
+        "--test",
+        "browser",
+        "--features",
+        "relaxed-simd",
+    ];
+    wasm_pack_test(c.root, "crates/cpu", &relaxed, &[])
 }
 
 // The model pipeline in the browser against the native fixture, on wasm CPU and on WebGPU
