@@ -109,7 +109,8 @@ pub fn decode(
 /// second full-size buffer (the filter is symmetric: turning first gives the same pixels,
 /// up to rounding). A JPEG of at least 512 px a side is decoded at a DCT scale (1/2, 1/4
 /// or 1/8, keeping 256 px a side; the limits then apply to the scaled picture): the
-/// network's input is the same within a unit or two, for a fraction of the memory.
+/// network's input is the same within a unit or two, for a fraction of the memory. One
+/// jpeg-decoder cannot read goes to the full decode, within the full-size limits.
 pub fn decode_input(
     bytes: &[u8],
     hint: Option<ImageFormat>,
@@ -122,8 +123,13 @@ pub fn decode_input(
     {
         let scale = jpeg::denominator(&frame);
         if scale > 1 {
-            let (stored, orientation) = jpeg::decode_scaled(bytes, &frame, scale, limits)?;
-            return Ok(upright_input(stored, orientation));
+            match jpeg::decode_scaled(bytes, &frame, scale, limits) {
+                Ok((stored, orientation)) => return Ok(upright_input(stored, orientation)),
+                // What jpeg-decoder cannot read, the full decode may (zune-jpeg tolerates
+                // other damage): it answers within the full-size limits.
+                Err(PreprocessError::Corrupt(_) | PreprocessError::UnsupportedFormat(_)) => {}
+                Err(refused) => return Err(refused),
+            }
         }
     }
     let (image, orientation) = decode_checked(bytes, format, limits)?;
