@@ -203,13 +203,19 @@ macro_rules! dispatch {
     };
 }
 
-/// One x86-64 instruction set's entry points: the generic kernels compiled with its target
-/// features (the generic code, and [`simd::Isa`]'s methods, inline into these), and for a
-/// single row over fc1's half-precision panels (see [`PackedLayer::panels_f16`]) the module's
-/// own `gemv_f16`.
-#[cfg(target_arch = "x86_64")]
-macro_rules! x86_entry_points {
-    ($isa:ty, $features:literal, $nr:literal) => {
+/// The convolutions' entry points for one instruction set: the generic kernels compiled
+/// with its target features (the generic code, and [`simd::Isa`]'s methods, inline into
+/// these).
+#[cfg(any(
+    target_arch = "x86_64",
+    all(
+        target_arch = "wasm32",
+        target_feature = "simd128",
+        feature = "relaxed-simd"
+    )
+))]
+macro_rules! conv_entry_points {
+    ($isa:ty, $features:literal) => {
         #[target_feature(enable = $features)]
         #[allow(clippy::too_many_arguments)]
         pub(crate) unsafe fn winograd_rows(
@@ -239,6 +245,16 @@ macro_rules! x86_entry_points {
         ) {
             unsafe { kernels::conv_direct_rows::<$isa>(layer, input, c, h, w, y0, y1, out) }
         }
+    };
+}
+
+/// One x86-64 instruction set's entry points: the convolutions', and for a single row over
+/// fc1's half-precision panels (see [`PackedLayer::panels_f16`]) the module's own
+/// `gemv_f16`, else the generic dense kernel.
+#[cfg(target_arch = "x86_64")]
+macro_rules! x86_entry_points {
+    ($isa:ty, $features:literal, $nr:literal) => {
+        conv_entry_points!($isa, $features);
 
         /// A single row over half-precision panels, else the generic kernel.
         #[target_feature(enable = $features)]
@@ -282,35 +298,7 @@ mod wasm_relaxed {
     use super::kernels::{self, PackedLayer, WinogradLayer};
     use super::simd::WasmRelaxed;
 
-    #[target_feature(enable = "simd128,relaxed-simd")]
-    #[allow(clippy::too_many_arguments)]
-    pub(crate) unsafe fn winograd_rows(
-        layer: &WinogradLayer,
-        input: &[f32],
-        h: usize,
-        w: usize,
-        ty0: usize,
-        ty1: usize,
-        pool: bool,
-        out: &mut [f32],
-    ) {
-        unsafe { kernels::winograd_rows::<WasmRelaxed>(layer, input, h, w, ty0, ty1, pool, out) }
-    }
-
-    #[target_feature(enable = "simd128,relaxed-simd")]
-    #[allow(clippy::too_many_arguments)]
-    pub(crate) unsafe fn conv_direct_rows(
-        layer: &PackedLayer,
-        input: &[f32],
-        c: usize,
-        h: usize,
-        w: usize,
-        y0: usize,
-        y1: usize,
-        out: &mut [f32],
-    ) {
-        unsafe { kernels::conv_direct_rows::<WasmRelaxed>(layer, input, c, h, w, y0, y1, out) }
-    }
+    conv_entry_points!(WasmRelaxed, "simd128,relaxed-simd");
 
     #[target_feature(enable = "simd128,relaxed-simd")]
     pub(crate) unsafe fn dense_panels(
