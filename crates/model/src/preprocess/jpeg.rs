@@ -20,7 +20,7 @@ use super::{DecodeLimits, INPUT_SIZE, PreprocessError};
 
 /// The scaled picture keeps at least this many pixels a side (8× the network's input), so
 /// the last shrink to 32×32 is still an antialiased average of many pixels.
-pub(super) const MIN_SCALED_SIDE: u32 = 8 * INPUT_SIZE as u32;
+const MIN_SCALED_SIDE: u32 = 8 * INPUT_SIZE as u32;
 
 /// A JPEG frame's header (its SOF segment).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -54,7 +54,7 @@ impl Frame {
 
     /// Bytes of DCT coefficients a progressive decode keeps until its last scan: 64 `i16`
     /// per 8×8 block of every component, blocks counted over whole MCUs.
-    pub fn coefficient_bytes(&self) -> u64 {
+    fn coefficient_bytes(&self) -> u64 {
         let h_max = u64::from(self.sampling.iter().map(|s| s.0).max().unwrap_or(1));
         let v_max = u64::from(self.sampling.iter().map(|s| s.1).max().unwrap_or(1));
         let mcus_x = u64::from(self.width).div_ceil(8 * h_max);
