@@ -10,6 +10,7 @@
 //! Callers (`lib.rs`) check every length; inside, indices are computed from those checked
 //! sizes and accessed through raw pointers.
 
+use crate::scratch::{Scratch, Slot};
 use crate::simd::Isa;
 
 /// Winograd F(4×4, 3×3): 6×6 input tiles, 36 transformed points, 4×4 outputs.
@@ -252,8 +253,8 @@ pub(crate) unsafe fn winograd_rows<I: Isa>(
     // Tiles per block: the block's transformed inputs (36 × tiles × ci floats) stay within
     // about 160 KiB of L2 next to one panel of weights and products.
     let tiles = (40 * 1024 / (POINTS * ci)).max(I::MR);
-    let mut v = vec![0.0f32; POINTS * tiles * ci];
-    let mut m = vec![0.0f32; POINTS * tiles * nr];
+    let mut v = Scratch::take(Slot::WinogradInput, POINTS * tiles * ci);
+    let mut m = Scratch::take(Slot::WinogradProducts, POINTS * tiles * nr);
     let (vp, mp, inp, outp) = (
         v.as_mut_ptr(),
         m.as_mut_ptr(),
@@ -404,21 +405,21 @@ pub(crate) unsafe fn conv_direct_rows<I: Isa>(
 ) {
     let k = layer.k;
     let rows = (y1 - y0) * w;
-    let mut cols = vec![0.0f32; rows * k];
+    // Every entry is written (zeros for the padding): the buffer holds an earlier call's.
+    let mut cols = Scratch::take(Slot::Im2col, rows * k);
     for y in y0..y1 {
         for x in 0..w {
             let row = &mut cols[((y - y0) * w + x) * k..][..k];
             for ch in 0..c {
                 for ky in 0..3 {
                     let yy = (y + ky).wrapping_sub(1);
-                    if yy >= h {
-                        continue;
-                    }
                     for kx in 0..3 {
                         let xx = (x + kx).wrapping_sub(1);
-                        if xx < w {
-                            row[ch * 9 + ky * 3 + kx] = input[(ch * h + yy) * w + xx];
-                        }
+                        row[ch * 9 + ky * 3 + kx] = if yy < h && xx < w {
+                            input[(ch * h + yy) * w + xx]
+                        } else {
+                            0.0
+                        };
                     }
                 }
             }

@@ -85,6 +85,24 @@ fn batch_answers_equal_single_answers() {
     }
 }
 
+/// The forward pass reuses its buffers from call to call, on every thread, whatever plan
+/// ran last: an answer must not depend on what ran before it (another network, another
+/// batch size, a border left from a larger image count).
+#[test]
+fn answers_do_not_depend_on_earlier_calls() {
+    let a = Plan::new(&oracle::Net::random(5).params()).expect("plan");
+    let b = Plan::new(&oracle::Net::random(6).params()).expect("plan");
+    let (one, many) = (oracle::images(1, 21), oracle::images(13, 22));
+    let (first_one, first_many) = (a.logits(&one).expect("one"), a.logits(&many).expect("many"));
+    for round in 0..3 {
+        b.logits(&many).expect("other plan, many");
+        assert_eq!(a.logits(&one).expect("one"), first_one, "round {round}");
+        b.logits(&one).expect("other plan, one");
+        assert_eq!(a.logits(&many).expect("many"), first_many, "round {round}");
+        assert_eq!(a.logits(&one).expect("one"), first_one, "round {round}");
+    }
+}
+
 #[test]
 fn bad_shapes_are_errors() {
     let net = oracle::Net::random(1);
