@@ -3,7 +3,8 @@
 //! loads, classifies a gallery sample on wasm CPU at once (not waiting for the WebGPU module)
 //! like the native pipeline does with the same weights, shows a readable message for a
 //! non-image, a truncated JPEG and a decompression bomb and keeps working, classifies on
-//! WebGPU once the module is up and back on CPU, counts per runtime in the live view, and its
+//! WebGPU once the module is up and back on CPU (on the relaxed-SIMD module the page loaded
+//! meanwhile: Chromium validates relaxed SIMD), counts per runtime in the live view, and its
 //! metrics (`browser-cpu`, `browser-webgpu`) reach the Pushgateway through the server's proxy. A screenshot is saved beside the test
 //! binaries (`e2e-page.png`).
 
@@ -123,7 +124,8 @@ fn page_classifies_pushes_and_survives_bad_files() {
         ("backend_while_found", "wasm CPU"),
         ("gpu_status", "ready on"),
         ("gpu_backend", "WebGPU"),
-        ("backend_after", "wasm CPU"),
+        ("backend_after", "wasm CPU (lookout-cpu, relaxed SIMD)"),
+        ("cpu_status", "relaxed SIMD ready (wasm-relaxed-simd)"),
     ] {
         let text = v[key].as_str().unwrap_or("");
         assert!(text.contains(words), "{key}: {text:?} in {v}");
@@ -167,9 +169,10 @@ fn page_classifies_pushes_and_survives_bad_files() {
     });
 }
 
-/// The page without its WebGPU module, as `cargo xtask run` serves it before building that
-/// module (`tests/e2e/webgpu_later.mjs`): choosing WebGPU says the module is not built yet,
-/// and the page goes on classifying on wasm CPU.
+/// The page without its WebGPU and relaxed-SIMD modules, as `cargo xtask run` serves it
+/// before building them (`tests/e2e/webgpu_later.mjs`): choosing WebGPU says the module is not
+/// built yet, so does the relaxed-SIMD status, and the page goes on classifying on its own
+/// SIMD128 kernels; `?cpu=simd128` keeps them without asking for the module.
 #[test]
 fn page_says_its_webgpu_module_is_not_built_yet() {
     let e2e = tests_dir().join("e2e");
@@ -188,6 +191,7 @@ fn page_says_its_webgpu_module_is_not_built_yet() {
         .expect("cp");
     assert!(copy.success());
     std::fs::remove_dir_all(dir.0.join("webgpu")).expect("remove webgpu/");
+    std::fs::remove_dir_all(dir.0.join("webcpu")).expect("remove webcpu/");
     let (_server, base) = start_server(&["--static-dir", dir.0.to_str().expect("utf8")]);
     let v = run_script(
         &e2e.join("webgpu_later.mjs"),
@@ -202,13 +206,18 @@ fn page_says_its_webgpu_module_is_not_built_yet() {
         "{v}"
     );
     assert_eq!(v["label"], native_label("0001_ship.jpg"), "{v}");
-    assert!(
-        v["backend"]
-            .as_str()
-            .unwrap_or_default()
-            .contains("wasm CPU"),
-        "{v}"
-    );
+    for (key, words) in [
+        ("backend", "wasm CPU (lookout-cpu, SIMD128)"),
+        (
+            "cpu_status",
+            "relaxed SIMD failed, SIMD128 kernels: the relaxed-SIMD module is not built yet",
+        ),
+        ("cpu_status_off", "relaxed SIMD off (?cpu=simd128)"),
+        ("backend_off", "wasm CPU (lookout-cpu, SIMD128)"),
+    ] {
+        let text = v[key].as_str().unwrap_or_default();
+        assert!(text.contains(words), "{key}: {text:?} in {v}");
+    }
     assert_eq!(v["errors"], serde_json::json!([]), "{v}");
 }
 

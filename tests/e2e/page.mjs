@@ -1,6 +1,7 @@
 // The page end to end in headless Chromium (with SwiftShader's WebGPU adapter): load,
 // classify a gallery sample on wasm CPU at once, refuse bad files with a readable message
-// and keep working, classify on WebGPU once its module is up, back on CPU, and wait until
+// and keep working, classify on WebGPU once its module is up, back on CPU (on the
+// relaxed-SIMD module loaded meanwhile), and wait until
 // the page's metrics were pushed through the server's proxy. Prints one JSON object; the Rust test judges it.
 // Usage: node page.mjs URL SCREENSHOT.png BOMB.png
 import { chromium } from 'playwright-core';
@@ -55,6 +56,12 @@ try {
   out.gpu_label = await page.textContent('#label');
   out.gpu_backend = await page.textContent('#backend');
   await page.screenshot({ path: shot, fullPage: true });
+
+  // Relaxed SIMD: Chromium validates it, so the page loaded its relaxed-SIMD CPU module in
+  // the background; CPU predictions run there from now on.
+  await page.waitForFunction(() => /relaxed SIMD ready|no relaxed SIMD|failed/.test(document.querySelector('#cpu-status').textContent),
+    null, { timeout: 60000 });
+  out.cpu_status = await page.textContent('#cpu-status');
 
   // Back on CPU, still working after the bad files: the airplane sample, whole.
   await page.click('#use-cpu');

@@ -56,6 +56,54 @@ pub fn png_with_orientation(png: &[u8], tag: u16) -> Vec<u8> {
     out
 }
 
+/// One shipped sample with what the native pipeline answered for it and its input.
+pub struct NativeCase {
+    pub name: &'static str,
+    /// Its entry of `tests/fixtures/native-compact.json`.
+    pub expected: serde_json::Value,
+    /// The preprocessed `[3][32][32]` input.
+    pub input: Vec<f32>,
+}
+
+/// The shipped samples with their entries of the native fixture (its text, e.g. by
+/// `include_str!`), checked to name the same samples in the same order, and their inputs:
+/// what every browser backend's test runs and compares (see [`compare_with_native`]).
+pub fn native_cases(fixture: &str) -> Result<Vec<NativeCase>, String> {
+    let parsed: serde_json::Value =
+        serde_json::from_str(fixture).map_err(|e| format!("fixture: {e}"))?;
+    let items = parsed.as_array().ok_or("the fixture is not an array")?;
+    if items.len() != crate::samples::SAMPLES.len() {
+        return Err(format!(
+            "{} fixture entries for {} samples",
+            items.len(),
+            crate::samples::SAMPLES.len()
+        ));
+    }
+    items
+        .iter()
+        .zip(crate::samples::SAMPLES)
+        .map(|(item, (name, bytes))| {
+            if item["name"] != *name {
+                return Err(format!(
+                    "fixture entry {} where {name} was expected",
+                    item["name"]
+                ));
+            }
+            let input = crate::preprocess::preprocess(
+                bytes,
+                None,
+                &crate::preprocess::DecodeLimits::default(),
+            )
+            .map_err(|e| format!("{name}: {e}"))?;
+            Ok(NativeCase {
+                name,
+                expected: item.clone(),
+                input,
+            })
+        })
+        .collect()
+}
+
 /// Compares a prediction with one entry of `tests/fixtures/native-compact.json` (what the
 /// native pipeline answered for that sample): the same label, and every probability within
 /// `tolerance`. For the browser tests (wasm CPU and WebGPU).
@@ -121,6 +169,28 @@ fn crc32(data: &[u8]) -> u32 {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn native_cases_pair_every_sample_with_its_entry_and_refuse_a_mismatch() {
+        let text = include_str!("../tests/fixtures/native-compact.json");
+        let cases = super::native_cases(text).expect("the shipped fixture");
+        assert_eq!(cases.len(), crate::samples::SAMPLES.len());
+        for (c, (name, _)) in cases.iter().zip(crate::samples::SAMPLES) {
+            assert_eq!(c.name, *name);
+            assert_eq!(c.expected["name"], *name);
+            assert_eq!(c.input.len(), 3 * 32 * 32);
+        }
+        let mut items: Vec<serde_json::Value> = serde_json::from_str(text).expect("json");
+        items.swap(0, 1);
+        let swapped = serde_json::to_string(&items).expect("json");
+        let err = super::native_cases(&swapped).err().expect("out of order");
+        assert!(err.contains("where"), "{err}");
+        items.pop();
+        let short = serde_json::to_string(&items).expect("json");
+        assert!(super::native_cases(&short).is_err());
+        assert!(super::native_cases("{}").is_err());
+        assert!(super::native_cases("not json").is_err());
+    }
+
     #[test]
     fn native_comparison_checks_label_and_every_probability() {
         let mut logits = [0.0f32; 10];

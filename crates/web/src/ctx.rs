@@ -7,6 +7,7 @@ use leptos::prelude::*;
 
 use crate::gpu::GpuState;
 use crate::state::{Live, PageState, Shown};
+use crate::webcpu::CpuState;
 
 #[derive(Clone, Copy)]
 pub struct PageCtx {
@@ -16,6 +17,8 @@ pub struct PageCtx {
     pub live: RwSignal<Live>,
     pub gpu_state: RwSignal<GpuState>,
     pub use_gpu: RwSignal<bool>,
+    /// The relaxed-SIMD CPU module.
+    pub cpu_state: RwSignal<CpuState>,
 }
 
 impl PageCtx {
@@ -30,6 +33,7 @@ impl PageCtx {
             }),
             gpu_state: RwSignal::new(GpuState::Checking),
             use_gpu: RwSignal::new(false),
+            cpu_state: RwSignal::new(CpuState::Checking),
         }
     }
 
@@ -48,10 +52,18 @@ impl PageCtx {
         }
     }
 
+    /// Whether CPU predictions go to the relaxed-SIMD module (loaded and ready).
+    pub fn relaxed_now(&self) -> bool {
+        matches!(self.cpu_state.get_untracked(), CpuState::Ready(_))
+    }
+
     /// Classifies one image and shows the result (or the error).
     pub async fn classify_one(self, source: String, bytes: Vec<u8>) {
         let s = self.state.get_value();
-        match s.predict(&source, &bytes, self.gpu_now()).await {
+        match s
+            .predict(&source, &bytes, self.gpu_now(), self.relaxed_now())
+            .await
+        {
             Ok(r) => {
                 self.error.set(None);
                 self.shown.set(Some(r));

@@ -4,7 +4,7 @@
 
 use wasm_bindgen::prelude::*;
 
-/// Where Trunk's post-build hook (`web/build-webgpu.sh`) puts the module.
+/// Where Trunk's post-build hook (`web/build-module.sh`) puts the module.
 pub const MODULE_PATH: &str = "webgpu/lookout_webgpu.js";
 
 #[wasm_bindgen(inline_js = r#"

@@ -11,6 +11,8 @@ mod gpu;
 mod platform;
 #[cfg(target_arch = "wasm32")]
 mod state;
+#[cfg(target_arch = "wasm32")]
+mod webcpu;
 
 fn main() {
     #[cfg(target_arch = "wasm32")]

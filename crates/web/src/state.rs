@@ -12,11 +12,13 @@ use lookout_promql::{Engine, Retention, Scraper, Storage, Value};
 use lookout_service::{PredictResponse, Service};
 use web_time::Instant;
 
-use crate::gpu;
 use crate::platform::{now_ms, random_id};
+use crate::{gpu, webcpu};
 
-/// What the page shows about the CPU backend.
+/// What the page shows about the CPU backend: its own module's kernels, and the separately
+/// loaded relaxed-SIMD module's (`webcpu.rs`).
 pub const CPU_BACKEND: &str = "wasm CPU (lookout-cpu, SIMD128)";
+pub const RELAXED_BACKEND: &str = "wasm CPU (lookout-cpu, relaxed SIMD)";
 /// Where the page pushes: the native server's same-origin proxy to its Pushgateway.
 const PUSH_BASE: &str = "/pushgateway";
 
@@ -104,15 +106,31 @@ impl PageState {
             .unwrap_or_default()
     }
 
-    /// One image on wasm CPU, or on WebGPU when `gpu` names the ready adapter: decoding,
-    /// softmax and metrics are the same code either way (`lookout-service`).
+    /// One image on wasm CPU (the relaxed-SIMD module's kernels when `relaxed`, else the
+    /// page's own), or on WebGPU when `gpu` names the ready adapter: decoding, softmax and
+    /// metrics are the same code either way (`lookout-service`).
     pub async fn predict(
         &self,
         source: &str,
         bytes: &[u8],
         gpu: Option<String>,
+        relaxed: bool,
     ) -> Result<Shown, String> {
         let (r, backend): (PredictResponse, String) = match gpu {
+            None if relaxed => {
+                let prepared = self
+                    .service
+                    .prepare_image(bytes, None)
+                    .map_err(|e| e.to_string())?;
+                let start = Instant::now();
+                let logits = webcpu::logits(prepared.input())?;
+                let seconds = start.elapsed().as_secs_f64();
+                let r = self
+                    .service
+                    .complete(&prepared, &logits, seconds, Runtime::BrowserCpu)
+                    .map_err(|e| e.to_string())?;
+                (r, RELAXED_BACKEND.to_string())
+            }
             None => (
                 self.service
                     .predict_image(bytes, None)

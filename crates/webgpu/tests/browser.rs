@@ -5,9 +5,7 @@
 //! Run: `wasm-pack test --headless --chrome --mode no-install -- --profile wasm --test browser`.
 #![cfg(target_arch = "wasm32")]
 
-use lookout_model::fixtures::compare_with_native;
-use lookout_model::preprocess::{DecodeLimits, preprocess};
-use lookout_model::samples::SAMPLES;
+use lookout_model::fixtures::{compare_with_native, native_cases};
 use lookout_model::{Backend, Classifier, NUM_CLASSES, Prediction, weights};
 use wasm_bindgen_test::{wasm_bindgen_test, wasm_bindgen_test_configure};
 
@@ -15,7 +13,7 @@ wasm_bindgen_test_configure!(run_in_browser);
 
 #[wasm_bindgen_test]
 async fn webgpu_predictions_equal_native() {
-    let expected: serde_json::Value = serde_json::from_str(include_str!(
+    let cases = native_cases(include_str!(
         "../../model/tests/fixtures/native-compact.json"
     ))
     .expect("fixture");
@@ -24,29 +22,20 @@ async fn webgpu_predictions_equal_native() {
         .expect("Chromium with --enable-unsafe-webgpu gives an adapter");
     assert_eq!(gpu.backend(), Backend::Wgpu);
     web_sys_log(&format!("WebGPU adapter: {adapter}"));
-    let items = expected.as_array().expect("array");
-    assert_eq!(items.len(), SAMPLES.len());
-    let mut batch = Vec::new();
-    for (item, (name, bytes)) in items.iter().zip(SAMPLES) {
-        assert_eq!(item["name"], *name);
-        let input = preprocess(bytes, None, &DecodeLimits::default()).expect("preprocess");
+    for c in &cases {
         let p = gpu
-            .predict_inputs_async(&input)
+            .predict_inputs_async(&c.input)
             .await
             .expect("predict")
             .remove(0);
-        check(name, &p, item);
-        batch.extend_from_slice(&input);
+        check(c.name, &p, &c.expected);
     }
     // The whole gallery as one batch: the same answers.
+    let batch: Vec<f32> = cases.iter().flat_map(|c| c.input.iter().copied()).collect();
     let logits = gpu.logits_async(&batch).await.expect("batch");
-    assert_eq!(logits.len(), SAMPLES.len() * NUM_CLASSES);
-    for ((item, (name, _)), l) in items
-        .iter()
-        .zip(SAMPLES)
-        .zip(logits.chunks_exact(NUM_CLASSES))
-    {
-        check(name, &Prediction::from_logits(l, 0.0), item);
+    assert_eq!(logits.len(), cases.len() * NUM_CLASSES);
+    for (c, l) in cases.iter().zip(logits.chunks_exact(NUM_CLASSES)) {
+        check(c.name, &Prediction::from_logits(l, 0.0), &c.expected);
     }
     assert!(
         gpu.logits_async(&[0.5; 11]).await.is_err(),

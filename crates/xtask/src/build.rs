@@ -29,8 +29,9 @@ pub(crate) fn web_build(root: &Path) -> Result<()> {
     report_sizes(root)
 }
 
-/// `trunk build --release`; with `webgpu_later` the post-build hook leaves the WebGPU module
-/// out (`LOOKOUT_WEBGPU=later`, see web/build-webgpu.sh) for [`webgpu_build`] to add.
+/// `trunk build --release`; with `webgpu_later` the post-build hooks leave the WebGPU and
+/// relaxed-SIMD modules out (`LOOKOUT_MODULES=later`, see web/build-module.sh) for
+/// [`later_modules_build`] to add.
 fn trunk_build(root: &Path, webgpu_later: bool) -> Result<()> {
     ensure_wasm32(root)?;
     ensure_node()?;
@@ -42,9 +43,9 @@ fn trunk_build(root: &Path, webgpu_later: bool) -> Result<()> {
         .env("CARGO_TARGET_DIR", wasm_target_dir(root))
         .args(["build", "--release"]);
     if webgpu_later {
-        trunk.env("LOOKOUT_WEBGPU", "later");
+        trunk.env("LOOKOUT_MODULES", "later");
     } else {
-        trunk.env_remove("LOOKOUT_WEBGPU");
+        trunk.env_remove("LOOKOUT_MODULES");
     }
     status(&mut trunk)
 }
@@ -61,27 +62,31 @@ fn path_with_cargo_bin() -> Result<std::ffi::OsString> {
     Ok(std::env::join_paths(std::iter::once(bin_dir).chain(rest))?)
 }
 
-/// The WebGPU module into dist/webgpu, as Trunk's hook builds it (the same command and
-/// environment, so `trunk build` later finds it built): into a staging folder first, then
-/// moved in place, so a page loading meanwhile never reads half a module.
-fn webgpu_build(root: &Path) -> Result<()> {
-    let dist = root.join("dist");
-    let staging = dist.join(".webgpu-staging");
-    let _ = std::fs::remove_dir_all(&staging);
-    std::fs::create_dir_all(&staging)?;
-    status(
-        Command::new("bash")
-            .current_dir(root)
-            .arg(root.join("web/build-webgpu.sh"))
-            .env("PATH", path_with_cargo_bin()?)
-            .env("CARGO_TARGET_DIR", wasm_target_dir(root))
-            .env("TRUNK_STAGING_DIR", &staging)
-            .env_remove("LOOKOUT_WEBGPU"),
-    )?;
-    let _ = std::fs::remove_dir_all(dist.join("webgpu"));
-    std::fs::rename(staging.join("webgpu"), dist.join("webgpu"))
-        .context("moving the WebGPU module into dist/webgpu")?;
-    let _ = std::fs::remove_dir_all(&staging);
+/// The modules the page loads later — WebGPU into dist/webgpu, relaxed-SIMD CPU into
+/// dist/webcpu — as Trunk's hooks build them (the same commands and environment, so `trunk
+/// build` later finds them built): each into a staging folder first, then moved in place,
+/// so a page loading meanwhile never reads half a module.
+fn later_modules_build(root: &Path) -> Result<()> {
+    for (package, name) in [("lookout-webgpu", "webgpu"), ("lookout-webcpu", "webcpu")] {
+        let dist = root.join("dist");
+        let staging = dist.join(format!(".{name}-staging"));
+        let _ = std::fs::remove_dir_all(&staging);
+        std::fs::create_dir_all(&staging)?;
+        status(
+            Command::new("bash")
+                .current_dir(root)
+                .arg(root.join("web/build-module.sh"))
+                .args([package, name])
+                .env("PATH", path_with_cargo_bin()?)
+                .env("CARGO_TARGET_DIR", wasm_target_dir(root))
+                .env("TRUNK_STAGING_DIR", &staging)
+                .env_remove("LOOKOUT_MODULES"),
+        )?;
+        let _ = std::fs::remove_dir_all(dist.join(name));
+        std::fs::rename(staging.join(name), dist.join(name))
+            .with_context(|| format!("moving the {name} module into dist/{name}"))?;
+        let _ = std::fs::remove_dir_all(&staging);
+    }
     Ok(())
 }
 
@@ -89,13 +94,16 @@ fn report_sizes(root: &Path) -> Result<()> {
     let code = |n: &str| n.ends_with(".wasm") || n.ends_with(".js");
     let first = crate::page_bench::sizes(&root.join("dist"), code)?;
     let gpu = crate::page_bench::sizes(&root.join("dist/webgpu"), code)?;
+    let relaxed = crate::page_bench::sizes(&root.join("dist/webcpu"), code)?;
     let notebook = crate::page_bench::sizes(&root.join("dist/notebook"), |n| {
         n.ends_with(".wasm") || n.ends_with(".js") || n.ends_with(".css")
     })?;
     eprintln!(
         "xtask: page wasm + js before the first prediction: {first} bytes gzipped; \
-         WebGPU module (loaded when used): {gpu} bytes gzipped; notebook module, \
-         editor and charts (loaded when the notebook opens): {notebook} bytes gzipped"
+         WebGPU module (loaded when used): {gpu} bytes gzipped; relaxed-SIMD CPU module \
+         (loaded after the page is up, where the browser has relaxed SIMD): {relaxed} bytes \
+         gzipped; notebook module, editor and charts (loaded when the notebook opens): \
+         {notebook} bytes gzipped"
     );
     Ok(())
 }
@@ -174,16 +182,20 @@ pub(crate) fn run(root: &Path, extra: &[String]) -> Result<()> {
     let page = StaticPage::start(&addr, root.join("dist"))?;
     eprintln!(
         "\nxtask: the page is up on http://{addr}/ ({:.0} s): it classifies on wasm CPU and \
-         its notebook reads the page's own metrics. Building the WebGPU module, then the \
-         model server (POST /predict, /metrics, the notebook's \"This server\"); it takes \
-         this address over when built.\n",
+         its notebook reads the page's own metrics. Building the WebGPU and relaxed-SIMD \
+         modules, then the model server (POST /predict, /metrics, the notebook's \"This \
+         server\"); it takes this address over when built.\n",
         started.elapsed().as_secs_f64()
     );
-    if let Err(e) = webgpu_build(root) {
-        eprintln!("xtask: the WebGPU module failed to build, the page stays on CPU: {e:#}");
+    if let Err(e) = later_modules_build(root) {
+        eprintln!(
+            "xtask: the WebGPU or relaxed-SIMD module failed to build, the page stays on its \
+             own CPU kernels: {e:#}"
+        );
     } else {
         eprintln!(
-            "\nxtask: WebGPU module built ({:.0} s): a reload of the page uses it\n",
+            "\nxtask: WebGPU and relaxed-SIMD modules built ({:.0} s): a reload of the page \
+             uses them\n",
             started.elapsed().as_secs_f64()
         );
     }

@@ -92,6 +92,9 @@ pub fn run(root: &Path, extra: &[String]) -> Result<()> {
     let gpu = sizes(&dist.join("webgpu"), |n| {
         n.ends_with(".wasm") || n.ends_with(".js")
     })?;
+    let relaxed = sizes(&dist.join("webcpu"), |n| {
+        n.ends_with(".wasm") || n.ends_with(".js")
+    })?;
     let ort = sizes(&peer, |n| {
         ORT_FILES.contains(&n) || ["model.onnx", "ort.html", "peer.js"].contains(&n)
     })?;
@@ -160,9 +163,33 @@ pub fn run(root: &Path, extra: &[String]) -> Result<()> {
         mb(tfjs)
     );
     println!(
-        "\nLookout wasm CPU latency / ONNX Runtime Web: {:.2}, / TensorFlow.js: {:.2} (< 1 = Lookout faster)",
+        "\nThe relaxed-SIMD CPU module, loaded after the page is up where the browser has \
+         relaxed SIMD: {:.2} MB gzipped",
+        mb(relaxed)
+    );
+    println!(
+        "Lookout wasm CPU latency / ONNX Runtime Web: {:.2}, / TensorFlow.js: {:.2} (< 1 = Lookout faster)",
         f("cpu_vs_ort"),
         f("cpu_vs_tfjs")
+    );
+    println!(
+        "Lookout wasm CPU on {} ({}): median {:.2} ms (p90 {:.2}); on the page's own SIMD128 \
+         kernels (?cpu=simd128, {}): median {:.2} ms (p90 {:.2}), / ONNX Runtime Web {:.2}; \
+         relaxed / SIMD128 {:.2}; means (finer than Chromium's 0.1 ms timer): {:.3} against \
+         {:.3} ms = {:.3}, / ONNX Runtime Web's mean {:.3}",
+        r["cpu_backend"].as_str().unwrap_or("?"),
+        r["cpu_status"].as_str().unwrap_or("?"),
+        f("cpu_median_ms"),
+        f("cpu_p90_ms"),
+        r["simd128_backend"].as_str().unwrap_or("?"),
+        f("simd128_median_ms"),
+        f("simd128_p90_ms"),
+        f("simd128_vs_ort"),
+        f("cpu_vs_simd128"),
+        f("cpu_mean_ms"),
+        f("simd128_mean_ms"),
+        f("cpu_vs_simd128_mean"),
+        f("cpu_vs_ort_mean")
     );
     for peer in ["ort", "tfjs"] {
         println!(

@@ -76,7 +76,7 @@ const STEPS: &[Step] = &[
     },
     Step {
         name: "wasm-clippy-apart",
-        what: "clippy on wasm32 with tests of lookout-webgpu, lookout-metrics, lookout-cpu, each alone",
+        what: "clippy on wasm32 with tests of lookout-webgpu, lookout-webcpu, lookout-metrics, lookout-cpu, each alone",
         run: wasm_clippy_apart,
     },
     Step {
@@ -108,6 +108,11 @@ const STEPS: &[Step] = &[
         name: "browser-webgpu",
         what: "the model on WebGPU (SwiftShader) in Chromium against the native fixture",
         run: browser_webgpu,
+    },
+    Step {
+        name: "browser-webcpu",
+        what: "the page's relaxed-SIMD CPU module in Chromium against the native fixture",
+        run: browser_webcpu,
     },
     Step {
         name: "browser-metrics",
@@ -361,6 +366,7 @@ fn wasm_clippy_apart(c: &Ctx) -> Result<()> {
     // lookout-cpu twice: as the page builds it, and with the worker's relaxed SIMD.
     for (krate, features) in [
         ("lookout-webgpu", ""),
+        ("lookout-webcpu", ""),
         ("lookout-metrics", ""),
         ("lookout-cpu", ""),
         ("lookout-cpu", "relaxed-simd"),
@@ -444,6 +450,11 @@ fn browser_model(c: &Ctx) -> Result<()> {
 fn browser_webgpu(c: &Ctx) -> Result<()> {
     let args = ["--profile", "wasm", "--test", "browser"];
     wasm_pack_test(c.root, "crates/webgpu", &args, &[])
+}
+
+fn browser_webcpu(c: &Ctx) -> Result<()> {
+    let args = ["--profile", "wasm", "--test", "browser"];
+    wasm_pack_test(c.root, "crates/webcpu", &args, &[])
 }
 
 /// The metric vocabulary: encoded in the browser as natively.

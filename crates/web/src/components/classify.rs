@@ -7,16 +7,18 @@ use lookout_metrics::Runtime;
 use crate::ctx::use_page;
 use crate::gpu::{self, GpuState};
 use crate::platform::read_file;
+use crate::webcpu::{self, CpuState};
 
 #[component]
 pub fn Classify() -> impl IntoView {
     let page = use_page();
-    let (state, shown, error, gpu_state, use_gpu) = (
+    let (state, shown, error, gpu_state, use_gpu, cpu_state) = (
         page.state,
         page.shown,
         page.error,
         page.gpu_state,
         page.use_gpu,
+        page.cpu_state,
     );
     let limit = state.with_value(|s| s.service.classifier().limits().max_bytes);
     // WebGPU: found without loading anything; the module loads when WebGPU is chosen (by
@@ -58,6 +60,21 @@ pub fn Classify() -> impl IntoView {
                 load_gpu();
             }
             None => gpu_state.set(GpuState::Absent),
+        }
+    });
+    // Relaxed SIMD: where the browser validates it, its module loads in the background after
+    // the page is up; CPU predictions move to it once it is ready.
+    leptos::task::spawn_local(async move {
+        if webcpu::asked_off() {
+            cpu_state.set(CpuState::Off);
+        } else if !webcpu::relaxed_simd() {
+            cpu_state.set(CpuState::Unsupported);
+        } else {
+            cpu_state.set(CpuState::Loading);
+            match webcpu::load().await {
+                Ok(kernel) => cpu_state.set(CpuState::Ready(kernel)),
+                Err(e) => cpu_state.set(CpuState::Failed(e)),
+            }
         }
     });
     let classify = move |source: String, bytes: Vec<u8>| {
@@ -161,6 +178,7 @@ pub fn Classify() -> impl IntoView {
                         " wasm CPU"
                     </label>
                     <span class="gpu-status" id="gpu-status">{move || gpu_state.get().describe()}</span>
+                    <span class="cpu-status" id="cpu-status">{move || cpu_state.get().describe()}</span>
                 </p>
                 <p class="error" id="error">{move || error.get().unwrap_or_default()}</p>
                 <div class="result" id="result">

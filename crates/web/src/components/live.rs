@@ -44,7 +44,7 @@ pub fn LiveView() -> impl IntoView {
                 }
                 let (name, bytes) = samples[(i as usize * 7 + 3) % samples.len()];
                 let s = state.get_value();
-                let ok = s.predict(name, bytes, gpu_now()).await;
+                let ok = s.predict(name, bytes, gpu_now(), page.relaxed_now()).await;
                 traffic.update(|t| {
                     t.done += 1;
                     t.errors += u32::from(ok.is_err());

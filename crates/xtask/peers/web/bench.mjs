@@ -67,9 +67,21 @@ try {
   out.webgpu_backend = g.backend;
   out.webgpu_ms = await latencies(page, 'page WebGPU');
   await page.click('#use-cpu');
+  // The page's CPU path: the relaxed-SIMD module, which the page loads by itself after it is
+  // up (Chromium validates relaxed SIMD) ...
+  await page.waitForFunction(() => /relaxed SIMD ready|no relaxed SIMD|failed/.test(document.querySelector('#cpu-status')?.textContent ?? ''), null, { timeout: 120000 });
+  out.cpu_status = await page.textContent('#cpu-status');
   const c = await classify(page, fixture[1].name);
   out.cpu_backend = c.backend;
   out.cpu_ms = await latencies(page, 'page wasm CPU');
+  // ... against the page's own SIMD128 kernels (`?cpu=simd128`), in the same browser.
+  const plain = await browser.newPage();
+  await plain.goto(base + '?cpu=simd128', { waitUntil: 'commit' });
+  await plain.waitForSelector('.sample');
+  const s = await classify(plain, fixture[1].name);
+  out.simd128_backend = s.backend;
+  out.simd128_ms = await latencies(plain, 'page wasm CPU, SIMD128 only');
+  await plain.close();
 
   for (const [key, file, what] of [['ort', 'ort.html', 'ONNX Runtime Web'], ['tfjs', 'tfjs.html', 'TensorFlow.js']]) {
     const peer = await browser.newPage();
@@ -98,11 +110,18 @@ try {
 } finally {
   await browser.close();
 }
-for (const k of ['webgpu_ms', 'cpu_ms', 'ort_ms', 'tfjs_ms']) {
+for (const k of ['webgpu_ms', 'cpu_ms', 'simd128_ms', 'ort_ms', 'tfjs_ms']) {
   out[k.replace('_ms', '_median_ms')] = median(out[k]);
   out[k.replace('_ms', '_p90_ms')] = p90(out[k]);
+  // Chromium coarsens performance.now() to 0.1 ms here (no cross-origin isolation): the
+  // mean of the runs resolves differences the median's 0.1 ms steps hide.
+  out[k.replace('_ms', '_mean_ms')] = out[k].reduce((a, b) => a + b, 0) / out[k].length;
   delete out[k];
 }
 out.cpu_vs_ort = out.cpu_median_ms / out.ort_median_ms;
 out.cpu_vs_tfjs = out.cpu_median_ms / out.tfjs_median_ms;
+out.simd128_vs_ort = out.simd128_median_ms / out.ort_median_ms;
+out.cpu_vs_simd128 = out.cpu_median_ms / out.simd128_median_ms;
+out.cpu_vs_simd128_mean = out.cpu_mean_ms / out.simd128_mean_ms;
+out.cpu_vs_ort_mean = out.cpu_mean_ms / out.ort_mean_ms;
 console.log(JSON.stringify(out, null, 1));
