@@ -116,41 +116,39 @@ impl PageState {
         gpu: Option<String>,
         relaxed: bool,
     ) -> Result<Shown, String> {
-        let (r, backend): (PredictResponse, String) = match gpu {
-            None if relaxed => {
-                let prepared = self
-                    .service
-                    .prepare_image(bytes, None)
-                    .map_err(|e| e.to_string())?;
-                let start = Instant::now();
-                let logits = webcpu::logits(prepared.input())?;
-                let seconds = start.elapsed().as_secs_f64();
-                let r = self
-                    .service
-                    .complete(&prepared, &logits, seconds, Runtime::BrowserCpu)
-                    .map_err(|e| e.to_string())?;
-                (r, RELAXED_BACKEND.to_string())
-            }
-            None => (
+        let (r, backend): (PredictResponse, String) = if gpu.is_none() && !relaxed {
+            (
                 self.service
                     .predict_image(bytes, None)
                     .map_err(|e| e.to_string())?,
                 CPU_BACKEND.to_string(),
-            ),
-            Some(adapter) => {
-                let prepared = self
-                    .service
-                    .prepare_image(bytes, None)
-                    .map_err(|e| e.to_string())?;
-                let start = Instant::now();
-                let logits = gpu::logits(prepared.input()).await?;
-                let seconds = start.elapsed().as_secs_f64();
-                let r = self
-                    .service
-                    .complete(&prepared, &logits, seconds, Runtime::BrowserWebgpu)
-                    .map_err(|e| e.to_string())?;
-                (r, format!("WebGPU ({adapter})"))
-            }
+            )
+        } else {
+            // The network runs in another module: decode here, hand over the input, time
+            // the call, finish (softmax, metrics) here.
+            let prepared = self
+                .service
+                .prepare_image(bytes, None)
+                .map_err(|e| e.to_string())?;
+            let start = Instant::now();
+            let (logits, runtime, backend) = match gpu {
+                Some(adapter) => (
+                    gpu::logits(prepared.input()).await?,
+                    Runtime::BrowserWebgpu,
+                    format!("WebGPU ({adapter})"),
+                ),
+                None => (
+                    webcpu::logits(prepared.input())?,
+                    Runtime::BrowserCpu,
+                    RELAXED_BACKEND.to_string(),
+                ),
+            };
+            let seconds = start.elapsed().as_secs_f64();
+            let r = self
+                .service
+                .complete(&prepared, &logits, seconds, runtime)
+                .map_err(|e| e.to_string())?;
+            (r, backend)
         };
         let probabilities = LABELS
             .iter()
